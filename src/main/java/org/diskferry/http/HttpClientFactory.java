@@ -1,0 +1,122 @@
+package org.diskferry.http;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.ConnectionPool;
+import okhttp3.Dispatcher;
+import okhttp3.OkHttpClient;
+import org.diskferry.error.DiskferryException;
+
+/** The one place that builds OkHttp clients: TLS trust, timeouts, user agent, redacted logging. */
+public final class HttpClientFactory {
+
+  /** The User-Agent sent on every request. */
+  public static final String USER_AGENT = "diskferry/" + Version.get();
+
+  private HttpClientFactory() {}
+
+  /**
+   * Builds a client.
+   *
+   * @param tls how to verify servers
+   * @param log where to write one redacted line per request, or null for no request log
+   */
+  public static OkHttpClient create(TlsOptions tls, Consumer<String> log) {
+    Dispatcher dispatcher = new Dispatcher();
+    dispatcher.setMaxRequests(64);
+    dispatcher.setMaxRequestsPerHost(64);
+    OkHttpClient.Builder b =
+        new OkHttpClient.Builder()
+            .dispatcher(dispatcher)
+            .connectionPool(new ConnectionPool(32, 50, java.util.concurrent.TimeUnit.SECONDS))
+            .connectTimeout(Duration.ofSeconds(10))
+            .readTimeout(Duration.ofSeconds(60))
+            .writeTimeout(Duration.ofSeconds(60))
+            .followRedirects(false)
+            .retryOnConnectionFailure(true)
+            .addInterceptor(
+                chain ->
+                    chain.proceed(
+                        chain.request().newBuilder().header("User-Agent", USER_AGENT).build()));
+    if (log != null) {
+      b.addNetworkInterceptor(new RedactingLogger(log));
+    }
+    try {
+      if (tls.insecure()) {
+        X509TrustManager trustAll = new TrustAll();
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, new TrustManager[] {trustAll}, new SecureRandom());
+        b.sslSocketFactory(ctx.getSocketFactory(), trustAll).hostnameVerifier((h, s) -> true);
+      } else if (tls.caFile() != null) {
+        X509TrustManager tm = trustManagerFor(tls.caFile());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, new TrustManager[] {tm}, new SecureRandom());
+        b.sslSocketFactory(ctx.getSocketFactory(), tm);
+      }
+    } catch (GeneralSecurityException e) {
+      throw DiskferryException.auth("cannot set up TLS: " + e.getMessage());
+    }
+    return b.build();
+  }
+
+  /** A trust manager that trusts exactly the certificates in a PEM bundle. */
+  public static X509TrustManager trustManagerFor(java.nio.file.Path pem) {
+    Collection<? extends Certificate> certs;
+    try (InputStream in = Files.newInputStream(pem)) {
+      certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
+    } catch (IOException e) {
+      throw DiskferryException.badInput("cannot read CA file " + pem + ": " + e.getMessage());
+    } catch (GeneralSecurityException e) {
+      throw DiskferryException.badInput("CA file " + pem + " is not a PEM certificate bundle");
+    }
+    if (certs.isEmpty()) {
+      throw DiskferryException.badInput("CA file " + pem + " holds no certificate");
+    }
+    try {
+      KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+      ks.load(null, null);
+      int i = 0;
+      for (Certificate c : certs) {
+        ks.setCertificateEntry("ca" + i++, c);
+      }
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(ks);
+      for (TrustManager tm : tmf.getTrustManagers()) {
+        if (tm instanceof X509TrustManager x) {
+          return x;
+        }
+      }
+      throw new GeneralSecurityException("no X509 trust manager");
+    } catch (GeneralSecurityException | IOException e) {
+      throw DiskferryException.badInput("cannot use CA file " + pem + ": " + e.getMessage());
+    }
+  }
+
+  private static final class TrustAll implements X509TrustManager {
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+}
