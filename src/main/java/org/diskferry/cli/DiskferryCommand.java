@@ -1,0 +1,146 @@
+package org.diskferry.cli;
+
+import java.nio.file.Path;
+import org.diskferry.http.Version;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/** The root command: global options shared by every subcommand. */
+@Command(
+    name = "diskferry",
+    mixinStandardHelpOptions = true,
+    versionProvider = DiskferryCommand.VersionProvider.class,
+    description = "Move virtual-machine disk images into and out of oVirt/RHV.",
+    subcommands = {
+      UploadCommand.class,
+      DownloadCommand.class,
+      StatusCommand.class,
+      CancelCommand.class,
+      ListCommand.class,
+      SandboxCommand.class,
+      picocli.CommandLine.HelpCommand.class
+    },
+    exitCodeListHeading = "%nExit status:%n",
+    exitCodeList = {
+      "0:success",
+      "1:the transfer failed",
+      "2:usage error or bad local input",
+      "3:authentication, authorization or TLS trust failure",
+      "4:not found",
+      "5:conflict: locked or in the wrong state",
+      "75:transient failure after retries",
+      "130:interrupted by SIGINT",
+      "143:interrupted by SIGTERM"
+    })
+public final class DiskferryCommand implements Runnable {
+
+  final Cli cli;
+
+  DiskferryCommand(Cli cli) {
+    this.cli = cli;
+  }
+
+  /** Used by picocli tools (completion and man page generators) that need a no-arg command. */
+  public DiskferryCommand() {
+    this(null);
+  }
+
+  @Option(
+      names = {"-c", "--profile"},
+      scope = ScopeType.INHERIT,
+      paramLabel = "NAME",
+      description = "Use this section of the config file (ovirt-img's -c NAME works too).")
+  String profile;
+
+  @Option(
+      names = "--config",
+      scope = ScopeType.INHERIT,
+      paramLabel = "FILE",
+      description = "Read this config file instead of the default ones.")
+  Path config;
+
+  @Option(
+      names = "--engine-url",
+      scope = ScopeType.INHERIT,
+      paramLabel = "URL",
+      description = "oVirt engine, e.g. https://engine.example.com (env DISKFERRY_ENGINE_URL).")
+  String engineUrl;
+
+  @Option(
+      names = "--username",
+      scope = ScopeType.INHERIT,
+      paramLabel = "USER",
+      description = "Engine user, e.g. admin@internal (env DISKFERRY_USERNAME).")
+  String username;
+
+  @Option(
+      names = "--password-file",
+      scope = ScopeType.INHERIT,
+      paramLabel = "FILE",
+      description =
+          "Read the password from the first line of FILE; else DISKFERRY_PASSWORD, the profile,"
+              + " or a prompt on a terminal.")
+  Path passwordFile;
+
+  @Option(
+      names = "--cafile",
+      scope = ScopeType.INHERIT,
+      paramLabel = "FILE",
+      description = "CA bundle (PEM) for the engine and imageio (env DISKFERRY_CAFILE).")
+  Path cafile;
+
+  @Option(
+      names = "--insecure",
+      scope = ScopeType.INHERIT,
+      description = "Do not verify TLS certificates (not recommended).")
+  boolean insecure;
+
+  @Option(
+      names = {"-o", "--output"},
+      scope = ScopeType.INHERIT,
+      paramLabel = "FORMAT",
+      description = "Result format on stdout: ${COMPLETION-CANDIDATES} (default: text).")
+  OutputFormat output = OutputFormat.text;
+
+  @Option(
+      names = {"-q", "--quiet"},
+      scope = ScopeType.INHERIT,
+      description = "Print less on stderr: no progress.")
+  boolean quiet;
+
+  @Option(
+      names = {"-v", "--verbose"},
+      scope = ScopeType.INHERIT,
+      description = "Print more on stderr; -vv also logs HTTP requests (never secrets).")
+  boolean[] verbose = new boolean[0];
+
+  @Option(
+      names = "--log-file",
+      scope = ScopeType.INHERIT,
+      paramLabel = "FILE",
+      description = "Append the log to FILE as well.")
+  Path logFile;
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing command");
+  }
+
+  /** Result formats. */
+  enum OutputFormat {
+    text,
+    json
+  }
+
+  /** Prints the version from the jar manifest. */
+  static final class VersionProvider implements IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"diskferry " + Version.get()};
+    }
+  }
+}

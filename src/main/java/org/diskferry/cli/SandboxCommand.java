@@ -1,0 +1,111 @@
+package org.diskferry.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.diskferry.error.DiskferryException;
+import org.diskferry.sandbox.Sandbox;
+import org.diskferry.sandbox.SandboxConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code diskferry sandbox}: a local oVirt-compatible endpoint for trying and testing. */
+@Command(
+    name = "sandbox",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run a local oVirt-compatible endpoint (engine API subset and imageio data plane) that"
+          + " stores disks as files, for trying diskferry and for tests.",
+      "When ready it prints the DISKFERRY_* settings that point diskferry at it, one per line,"
+          + " and serves on 127.0.0.1 until SIGINT or SIGTERM."
+    })
+final class SandboxCommand implements Callable<Integer> {
+
+  @ParentCommand DiskferryCommand root;
+
+  @Option(
+      names = "--port",
+      paramLabel = "N",
+      defaultValue = "0",
+      description = "Engine port on 127.0.0.1 (0 picks a free one; default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description = "Keep disks here (default: a new temporary directory, removed at exit).")
+  Path dataDir;
+
+  @Option(names = "--plain-http", description = "Serve plain HTTP instead of TLS.")
+  boolean plainHttp;
+
+  @Option(
+      names = "--env-file",
+      paramLabel = "FILE",
+      description = "Also write the DISKFERRY_* lines to FILE (mode 600), for 'set -a; . FILE'.")
+  Path envFile;
+
+  @Option(
+      names = "--tick",
+      paramLabel = "MILLIS",
+      hidden = true,
+      defaultValue = "250",
+      description = "Base period of the emulated engine's state machine.")
+  long tickMillis;
+
+  @Override
+  public Integer call() throws Exception {
+    Cli cli = root.cli;
+    if (port < 0 || port > 65535) {
+      throw DiskferryException.badInput("--port must be between 0 and 65535");
+    }
+    SandboxConfig config =
+        SandboxConfig.defaults()
+            .withPort(port)
+            .withDataDir(dataDir)
+            .withPlainHttp(plainHttp)
+            .withTick(Duration.ofMillis(tickMillis));
+    CountDownLatch stop = new CountDownLatch(1);
+    try (Sandbox sandbox = Sandbox.start(config)) {
+      StringBuilder lines = new StringBuilder();
+      for (Map.Entry<String, String> e : sandbox.environment().entrySet()) {
+        lines.append(e.getKey()).append('=').append(e.getValue()).append('\n');
+      }
+      if (envFile != null) {
+        writeEnvFile(envFile, lines.toString());
+      }
+      cli.out.print(lines);
+      cli.out.flush();
+      if (!cli.signals) {
+        return 0;
+      }
+      Signals.install(sig -> stop.countDown());
+      stop.await();
+      cli.err.println("diskferry: sandbox stopped");
+    }
+    return 0;
+  }
+
+  private static void writeEnvFile(Path file, String content) {
+    try {
+      Files.deleteIfExists(file);
+      try {
+        Files.createFile(
+            file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      } catch (UnsupportedOperationException e) {
+        Files.createFile(file);
+      }
+      Files.writeString(file, content, StandardCharsets.UTF_8, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      throw DiskferryException.badInput("cannot write " + file + ": " + e.getMessage());
+    }
+  }
+}

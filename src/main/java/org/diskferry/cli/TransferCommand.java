@@ -1,0 +1,156 @@
+package org.diskferry.cli;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.diskferry.cli.progress.ByteSizes;
+import org.diskferry.error.DiskferryException;
+import org.diskferry.ovirt.OvirtBackend;
+import org.diskferry.transfer.Orchestrator;
+import org.diskferry.transfer.TransferInterruptedException;
+import org.diskferry.transfer.TransferListener;
+import org.diskferry.transfer.TransferRequest;
+import org.diskferry.transfer.TransferResult;
+import picocli.CommandLine.Option;
+
+/** Options and flow shared by upload and download. */
+abstract class TransferCommand extends EngineCommand {
+
+  @Option(
+      names = "--workers",
+      paramLabel = "N",
+      description = "Parallel connections, 1-16 (default ${DEFAULT-VALUE}; capped by the server).",
+      defaultValue = "4")
+  int workers;
+
+  @Option(
+      names = "--buffer-size",
+      paramLabel = "SIZE",
+      description = "Buffer per connection, e.g. 4M or 8MiB (default ${DEFAULT-VALUE}).",
+      defaultValue = "4M")
+  String bufferSize;
+
+  @Option(
+      names = "--host",
+      paramLabel = "ID|NAME",
+      description = "Run the transfer on this host (default: the engine chooses).")
+  String host;
+
+  @Option(
+      names = "--use-proxy",
+      description = "Send data through the engine's imageio proxy instead of the host.")
+  boolean useProxy;
+
+  @Option(
+      names = "--heartbeat",
+      paramLabel = "SECONDS",
+      hidden = true,
+      defaultValue = "60",
+      description = "Seconds between extend calls while the transfer runs.")
+  double heartbeatSeconds;
+
+  @Option(
+      names = "--range-size",
+      paramLabel = "SIZE",
+      hidden = true,
+      defaultValue = "64M",
+      description = "Bytes per range, the unit of work.")
+  String rangeSize;
+
+  int checkedWorkers() {
+    if (workers < 1 || workers > 16) {
+      throw DiskferryException.badInput("--workers must be between 1 and 16, not " + workers);
+    }
+    return workers;
+  }
+
+  int checkedBufferSize() {
+    long b = size("--buffer-size", bufferSize);
+    if (b < 64 << 10 || b > 64 << 20) {
+      throw DiskferryException.badInput("--buffer-size must be between 64K and 64M");
+    }
+    return (int) b;
+  }
+
+  long checkedRangeSize() {
+    long r = size("--range-size", rangeSize);
+    if (r < 4096) {
+      throw DiskferryException.badInput("--range-size must be at least 4K");
+    }
+    return r;
+  }
+
+  java.time.Duration heartbeat() {
+    return java.time.Duration.ofMillis((long) (heartbeatSeconds * 1000));
+  }
+
+  private static long size(String option, String text) {
+    try {
+      return ByteSizes.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw DiskferryException.badInput(option + ": " + e.getMessage());
+    }
+  }
+
+  /** Runs the request with signal handling, prints the result, returns the exit code. */
+  int transfer(TransferRequest request) {
+    TransferListener listener = listener();
+    try (OvirtBackend backend = connect()) {
+      Orchestrator orchestrator = new Orchestrator(backend, listener);
+      if (cli().signals) {
+        Signals.install(sig -> orchestrator.interrupt("interrupted by " + sig));
+      }
+      TransferResult r;
+      try {
+        r = orchestrator.run(request);
+      } catch (TransferInterruptedException e) {
+        if (e.transferId() != null) {
+          listener.warn("transfer " + e.transferId() + " was ended; nothing is left locked");
+        }
+        throw e;
+      }
+      printResult(r);
+      return 0;
+    } finally {
+      if (listener instanceof AutoCloseable c) {
+        try {
+          c.close();
+        } catch (Exception ignored) {
+          // Nothing useful to do about a renderer that fails to close.
+        }
+      }
+      closeLog();
+    }
+  }
+
+  void printResult(TransferResult r) {
+    String command = r.direction() == org.diskferry.transfer.Direction.UPLOAD ? "upload" : "download";
+    if (json()) {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("command", command);
+      o.put("transfer_id", r.transferId());
+      o.put("disk_id", r.diskId());
+      o.put("phase", r.phase());
+      o.put("bytes", r.size());
+      o.put("bytes_sent", r.bytesSent());
+      o.put("seconds", Math.round(r.seconds() * 1000) / 1000.0);
+      o.put("workers", r.workers());
+      o.put("file", String.valueOf(filePath()));
+      printJson(o);
+    } else {
+      double mib = r.size() / (1024.0 * 1024.0);
+      String what =
+          command.equals("upload")
+              ? "uploaded " + filePath() + " to disk " + r.diskId()
+              : "downloaded disk " + r.diskId() + " to " + filePath();
+      out().printf(
+          "%s (%s in %.1f s, %.1f MiB/s; transfer %s)%n",
+          what,
+          ByteSizes.format(r.size()),
+          r.seconds(),
+          r.seconds() > 0 ? mib / r.seconds() : 0.0,
+          r.transferId());
+    }
+  }
+
+  abstract java.nio.file.Path filePath();
+}

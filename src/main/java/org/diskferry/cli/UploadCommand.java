@@ -1,0 +1,113 @@
+package org.diskferry.cli;
+
+import java.nio.file.Path;
+import org.diskferry.error.DiskferryException;
+import org.diskferry.transfer.Direction;
+import org.diskferry.transfer.TransferRequest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code diskferry upload FILE}: create a disk (or fill an existing one) from a local image. */
+@Command(
+    name = "upload",
+    mixinStandardHelpOptions = true,
+    description = "Create a disk (or fill an existing one) from a local image.")
+final class UploadCommand extends TransferCommand {
+
+  @Parameters(index = "0", paramLabel = "FILE", description = "The image to upload (raw).")
+  Path file;
+
+  @Option(
+      names = {"-s", "--storage-domain"},
+      paramLabel = "NAME",
+      description = "Storage domain of the new disk (env DISKFERRY_STORAGE_DOMAIN).")
+  String storageDomain;
+
+  @Option(
+      names = "--name",
+      paramLabel = "NAME",
+      description = "Name of the new disk (default: the file name without extension).")
+  String name;
+
+  @Option(
+      names = "--disk-id",
+      paramLabel = "UUID",
+      description = "Fill this existing disk instead of creating one.")
+  String diskId;
+
+  @Option(
+      names = {"-f", "--format"},
+      paramLabel = "FORMAT",
+      description = "Format of the new disk: raw or qcow2 (default: raw).")
+  String format;
+
+  @Option(names = "--preallocated", description = "Create the new disk fully allocated.")
+  boolean preallocated;
+
+  @Option(names = "--description", paramLabel = "TEXT", description = "Description of the new disk.")
+  String description;
+
+  @Option(
+      names = "--timeout-policy",
+      paramLabel = "POLICY",
+      description = "What the engine does with an idle transfer: legacy, pause or cancel.")
+  String timeoutPolicy;
+
+  @Option(
+      names = "--inactivity-timeout",
+      paramLabel = "SECONDS",
+      description = "Seconds of inactivity before the engine acts (default: the engine's).")
+  Integer inactivityTimeout;
+
+  @Override
+  Path filePath() {
+    return file;
+  }
+
+  @Override
+  public Integer call() {
+    if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
+      throw DiskferryException.badInput("--format must be raw or qcow2, not '" + format + "'");
+    }
+    if (timeoutPolicy != null && !timeoutPolicy.matches("legacy|pause|cancel")) {
+      throw DiskferryException.badInput(
+          "--timeout-policy must be legacy, pause or cancel, not '" + timeoutPolicy + "'");
+    }
+    if (inactivityTimeout != null && inactivityTimeout < 0) {
+      throw DiskferryException.badInput("--inactivity-timeout must be 0 or more seconds");
+    }
+    if (diskId != null && !org.diskferry.ovirt.OvirtBackend.isUuid(diskId)) {
+      throw DiskferryException.badInput("--disk-id must be a UUID, not '" + diskId + "'");
+    }
+    String diskName = name != null ? name : defaultName(file);
+    TransferRequest req =
+        new TransferRequest(
+            Direction.UPLOAD,
+            file,
+            diskId,
+            storageDomain,
+            diskName,
+            format,
+            preallocated,
+            description,
+            checkedWorkers(),
+            checkedBufferSize(),
+            host,
+            useProxy,
+            timeoutPolicy,
+            inactivityTimeout,
+            false,
+            heartbeat(),
+            checkedRangeSize());
+    // Check the local file before logging in: bad input should fail fast and touch nothing.
+    org.diskferry.transfer.LocalImage.checkSource(file);
+    return transfer(req);
+  }
+
+  static String defaultName(Path file) {
+    String n = file.getFileName() == null ? "disk" : file.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    return dot > 0 ? n.substring(0, dot) : n;
+  }
+}

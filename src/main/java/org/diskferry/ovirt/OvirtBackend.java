@@ -1,0 +1,213 @@
+package org.diskferry.ovirt;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import okhttp3.OkHttpClient;
+import org.diskferry.error.DiskferryException;
+import org.diskferry.transfer.Backend;
+import org.diskferry.transfer.Direction;
+import org.diskferry.transfer.TransferListener;
+import org.diskferry.transfer.TransferRequest;
+import org.diskferry.transfer.TransferSession;
+
+/**
+ * The oVirt side of a transfer: creates or finds the disk, opens an image transfer, waits until it
+ * is transferring, and hands the orchestrator a session over the imageio data plane.
+ */
+public final class OvirtBackend implements Backend {
+
+  private static final Pattern UUID =
+      Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+  /** How long a new disk may take to become ok. */
+  static final Duration DISK_READY_TIMEOUT = Duration.ofMinutes(5);
+
+  /** How long a new transfer may take to reach transferring. */
+  static final Duration TRANSFER_START_TIMEOUT = Duration.ofMinutes(2);
+
+  private final EngineClient engine;
+  private final OkHttpClient http;
+
+  public OvirtBackend(EngineClient engine, OkHttpClient http) {
+    this.engine = engine;
+    this.http = http;
+  }
+
+  public EngineClient engine() {
+    return engine;
+  }
+
+  /** True when the text is a UUID, as engine ids are. */
+  public static boolean isUuid(String s) {
+    return s != null && UUID.matcher(s).matches();
+  }
+
+  @Override
+  public TransferSession openUpload(TransferRequest req, long imageSize, TransferListener l) {
+    Disk disk;
+    boolean created = false;
+    if (req.disk() != null) {
+      disk = engine.disk(req.disk());
+      checkUsable(disk);
+      if (disk.provisionedSize() < imageSize) {
+        throw DiskferryException.badInput(
+            "the image ("
+                + imageSize
+                + " bytes) is larger than disk "
+                + disk.id()
+                + " ("
+                + disk.provisionedSize()
+                + " bytes)");
+      }
+    } else {
+      if (req.storageDomain() == null || req.storageDomain().isBlank()) {
+        throw DiskferryException.badInput(
+            "a new disk needs a storage domain: use -s/--storage-domain or"
+                + " DISKFERRY_STORAGE_DOMAIN");
+      }
+      StorageDomain sd = engine.storageDomain(req.storageDomain());
+      String hostId = req.host() == null ? null : engine.host(req.host()).id();
+      l.phase("creating disk");
+      String format = "qcow2".equalsIgnoreCase(req.format()) ? "cow" : "raw";
+      boolean sparse = !req.preallocated();
+      disk =
+          engine.createDisk(
+              new DiskSpec(
+                  req.name(),
+                  req.description() != null ? req.description() : "Uploaded by diskferry",
+                  sd.name(),
+                  format,
+                  sparse,
+                  imageSize,
+                  null,
+                  "data",
+                  null));
+      created = true;
+      l.info("created disk " + disk.id());
+      try {
+        l.phase("waiting for disk");
+        disk = engine.waitForDiskOk(disk.id(), DISK_READY_TIMEOUT);
+        return open(req, disk, Direction.UPLOAD, hostId, true, sparse, l);
+      } catch (RuntimeException e) {
+        removeQuietly(disk.id(), l);
+        throw e;
+      }
+    }
+    String hostId = req.host() == null ? null : engine.host(req.host()).id();
+    return open(req, disk, Direction.UPLOAD, hostId, created, false, l);
+  }
+
+  @Override
+  public TransferSession openDownload(TransferRequest req, TransferListener l) {
+    Disk disk = findDisk(req.disk());
+    checkUsable(disk);
+    String hostId = req.host() == null ? null : engine.host(req.host()).id();
+    return open(req, disk, Direction.DOWNLOAD, hostId, false, false, l);
+  }
+
+  /** A disk by id, or by name when the name is unique. */
+  public Disk findDisk(String idOrName) {
+    if (idOrName == null || idOrName.isBlank()) {
+      throw DiskferryException.badInput("no disk given");
+    }
+    if (isUuid(idOrName)) {
+      return engine.disk(idOrName.toLowerCase(Locale.ROOT));
+    }
+    List<Disk> found = engine.disksByName(idOrName);
+    if (found.isEmpty()) {
+      throw DiskferryException.notFound("disk '" + idOrName + "' not found");
+    }
+    if (found.size() > 1) {
+      throw DiskferryException.badInput(
+          found.size() + " disks are named '" + idOrName + "'; give the disk id instead");
+    }
+    return found.get(0);
+  }
+
+  private static void checkUsable(Disk disk) {
+    if ("locked".equals(disk.status())) {
+      throw DiskferryException.conflict(
+          "disk "
+              + disk.id()
+              + " is locked (another transfer or operation is using it); try again later");
+    }
+    if ("illegal".equals(disk.status())) {
+      throw DiskferryException.conflict("disk " + disk.id() + " is illegal and cannot be used");
+    }
+  }
+
+  private TransferSession open(
+      TransferRequest req,
+      Disk disk,
+      Direction direction,
+      String hostId,
+      boolean createdDisk,
+      boolean readsAsZeros,
+      TransferListener l) {
+    l.phase("creating transfer");
+    ImageTransfer t =
+        engine.createTransfer(
+            new TransferSpec(
+                disk.id(), direction.wire(), hostId, req.inactivityTimeout(), req.timeoutPolicy()));
+    l.info("created image transfer " + t.id());
+    OvirtSession session =
+        new OvirtSession(engine, t.id(), disk, direction, createdDisk, readsAsZeros);
+    try {
+      t = waitTransferring(t);
+      ImageioClient imageio =
+          new ImageioClient(http, t.transferUrl(), t.proxyUrl(), req.useProxy());
+      ImageioOptions opts = imageio.options();
+      session.attach(imageio, direction == Direction.UPLOAD ? opts.maxWriters() : opts.maxReaders());
+      return session;
+    } catch (RuntimeException e) {
+      session.abort(e, l);
+      throw e;
+    }
+  }
+
+  private ImageTransfer waitTransferring(ImageTransfer first) {
+    String id = first.id();
+    ImageTransfer[] last = {first};
+    return Poll.until(
+        TRANSFER_START_TIMEOUT,
+        "transfer " + id + " to start transferring",
+        () -> {
+          ImageTransfer t = last[0] != null ? last[0] : engine.transfer(id);
+          last[0] = null;
+          TransferPhase p = t.phase();
+          if (p == TransferPhase.TRANSFERRING) {
+            return Optional.of(t);
+          }
+          if (p == TransferPhase.INITIALIZING
+              || p == TransferPhase.RESUMING
+              || p == TransferPhase.UNKNOWN) {
+            return Optional.empty();
+          }
+          throw DiskferryException.failed(
+              "transfer "
+                  + id
+                  + " did not start: the engine moved it to "
+                  + p.wire()
+                  + (p == TransferPhase.PAUSED_SYSTEM
+                      ? " (the host could not start the data plane; is ovirt-imageio running?)"
+                      : ""));
+        });
+  }
+
+  private void removeQuietly(String diskId, TransferListener l) {
+    try {
+      engine.deleteDisk(diskId);
+      l.info("removed disk " + diskId);
+    } catch (RuntimeException e) {
+      l.warn("could not remove disk " + diskId + ": " + e.getMessage());
+    }
+  }
+
+  @Override
+  public void close() {
+    engine.close();
+  }
+}

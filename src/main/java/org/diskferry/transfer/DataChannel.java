@@ -1,0 +1,33 @@
+package org.diskferry.transfer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.List;
+import java.util.Optional;
+
+/** The data plane of one transfer. Thread-safe: each worker uses it from its own thread. */
+public interface DataChannel {
+
+  /** Writes {@code data} (position to limit) at {@code offset} of the disk. */
+  void write(long offset, ByteBuffer data) throws IOException;
+
+  /** Makes {@code length} bytes at {@code offset} read as zeros. */
+  void zero(long offset, long length) throws IOException;
+
+  /** Flushes written data to stable storage on the server. */
+  void flush() throws IOException;
+
+  /** Reads {@code length} bytes at {@code offset} of the disk into {@code dst} at {@code dstOffset}. */
+  void read(long offset, long length, FileChannel dst, long dstOffset, ByteBuffer buffer)
+      throws IOException;
+
+  /** Which ranges of the disk hold data, if the server can tell. */
+  Optional<List<Extent>> extents() throws IOException;
+
+  /** A cheap request that counts as data-plane activity. */
+  void keepAlive() throws IOException;
+
+  /** A run of the disk that is either data or reads as zeros. */
+  record Extent(long start, long length, boolean zero) {}
+}

@@ -1,0 +1,23 @@
+package org.diskferry.transfer;
+
+/**
+ * What a finished transfer reports.
+ *
+ * @param direction upload or download
+ * @param transferId the platform's transfer id
+ * @param diskId the disk moved
+ * @param phase the final phase as the platform names it (e.g. finished_success)
+ * @param size image size in bytes (virtual)
+ * @param bytesSent bytes that really crossed the wire as data
+ * @param seconds wall time of the whole command
+ * @param workers connections used
+ */
+public record TransferResult(
+    Direction direction,
+    String transferId,
+    String diskId,
+    String phase,
+    long size,
+    long bytesSent,
+    double seconds,
+    int workers) {}

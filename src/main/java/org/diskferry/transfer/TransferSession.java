@@ -1,0 +1,35 @@
+package org.diskferry.transfer;
+
+/**
+ * A transfer the platform has opened and is ready to move data: the disk exists, the session is
+ * in its transferring phase. Created by a {@link Backend}, driven by the {@link Orchestrator}.
+ */
+public interface TransferSession {
+
+  String transferId();
+
+  String diskId();
+
+  /** The size in bytes the data plane accepts (the disk's virtual size). */
+  long size();
+
+  /** How many connections the server allows in this direction. */
+  int maxConnections();
+
+  /** True when the target disk is new and sparse, so it already reads as zeros everywhere. */
+  boolean targetReadsAsZeros();
+
+  DataChannel data();
+
+  /** Keeps the session alive on the control plane (extend). */
+  void heartbeat();
+
+  /** Finishes a successful transfer (flush, finalize, wait) and returns the final phase. */
+  String complete(TransferListener listener);
+
+  /**
+   * Ends a failed or interrupted transfer so nothing is left locked: an upload is cancelled (the
+   * platform removes the half-written disk), a download is finalized.
+   */
+  void abort(Throwable cause, TransferListener listener);
+}
