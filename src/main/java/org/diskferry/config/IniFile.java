@@ -16,10 +16,10 @@ import org.diskferry.error.DiskferryException;
  * An INI file read the way Python's configparser reads it with interpolation off (as ovirt-img
  * does): {@code [section]} headers; {@code key = value} or {@code key: value}, split at the first
  * {@code =} or {@code :}; whole-line comments starting with {@code #} or {@code ;} (no inline
- * comments, so a password may hold {@code #}); indented lines continue the previous value; keys
- * are case-insensitive. diskferry also normalises {@code -} in keys to {@code _}. Values in a
- * {@code [DEFAULT]} section apply to every section of the same file. Section names are
- * case-sensitive. A later duplicate key wins.
+ * comments, so a password may hold {@code #}); indented lines continue the previous value; keys are
+ * case-insensitive. diskferry also normalises {@code -} in keys to {@code _}. Values in a {@code
+ * [DEFAULT]} section apply to every section of the same file. Section names are case-sensitive. A
+ * later duplicate key wins.
  */
 final class IniFile {
 
@@ -47,7 +47,8 @@ final class IniFile {
     if (own == null) {
       return null;
     }
-    Map<String, String> merged = new LinkedHashMap<>(sections.getOrDefault(DEFAULT_SECTION, Map.of()));
+    Map<String, String> merged =
+        new LinkedHashMap<>(sections.getOrDefault(DEFAULT_SECTION, Map.of()));
     merged.putAll(own);
     return Collections.unmodifiableMap(merged);
   }

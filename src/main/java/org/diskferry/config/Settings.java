@@ -34,8 +34,8 @@ import org.diskferry.error.DiskferryException;
  * if there is one. ovirt-img.conf is only read when a named profile is not in the diskferry file.
  *
  * <p>Keys are snake_case ({@code engine_url}, {@code username}, {@code password}, {@code cafile},
- * {@code insecure}, {@code storage_domain}, {@code workers}, ...). ovirt-img's {@code secure =
- * no} is read as {@code insecure = true}. An empty environment variable counts as unset.
+ * {@code insecure}, {@code storage_domain}, {@code workers}, ...). ovirt-img's {@code secure = no}
+ * is read as {@code insecure = true}. An empty environment variable counts as unset.
  *
  * <p>Values are raw: print them only through {@link #mask} or {@link #maskedValues()}.
  */
@@ -153,10 +153,7 @@ public final class Settings {
       parseBoolean(values.get("secure"), "secure in " + describe(name, from.path()));
     }
     return new Settings(
-        Collections.unmodifiableMap(ours),
-        name,
-        from == null ? null : from.path(),
-        values);
+        Collections.unmodifiableMap(ours), name, from == null ? null : from.path(), values);
   }
 
   private static String unknownProfile(String profile, List<Path> candidates) {
@@ -202,9 +199,7 @@ public final class Settings {
     if (perms.contains(PosixFilePermission.GROUP_READ)
         || perms.contains(PosixFilePermission.OTHERS_READ)) {
       warn.accept(
-          ini.path()
-              + " holds a password and is readable by others; chmod 600 "
-              + ini.path());
+          ini.path() + " holds a password and is readable by others; chmod 600 " + ini.path());
     }
   }
 

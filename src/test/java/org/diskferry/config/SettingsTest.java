@@ -329,7 +329,12 @@ class SettingsTest {
   @Test
   void valuesAreOrderedAndMaskedValuesHideSecrets() throws IOException {
     diskferryConfig(
-        "[default]\nzeta = 1\npassword = s3cret\nengine_url = https://e\nalpha = 2\napi_token = t\n");
+        "[default]\n"
+            + "zeta = 1\n"
+            + "password = s3cret\n"
+            + "engine_url = https://e\n"
+            + "alpha = 2\n"
+            + "api_token = t\n");
     env.put("DISKFERRY_USERNAME", "admin@internal");
 
     Settings s = load(null, null);

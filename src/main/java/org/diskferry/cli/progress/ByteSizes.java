@@ -42,7 +42,9 @@ public final class ByteSizes {
     return String.format(Locale.ROOT, "%.2f %s", value, UNITS[unit]);
   }
 
-  /** Formats a transfer rate with one decimal: {@code 512.3 MiB/s}; a negative or NaN rate is "?". */
+  /**
+   * Formats a transfer rate with one decimal: {@code 512.3 MiB/s}; a negative or NaN rate is "?".
+   */
   public static String formatRate(double bytesPerSecond) {
     if (Double.isNaN(bytesPerSecond) || Double.isInfinite(bytesPerSecond) || bytesPerSecond < 0) {
       return "? B/s";

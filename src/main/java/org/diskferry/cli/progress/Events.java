@@ -7,10 +7,12 @@ import java.util.regex.Pattern;
 final class Events {
 
   /** A URL's path and query may hold an imageio ticket: keep only scheme and authority. */
-  private static final Pattern URL_TAIL = Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s?#]+)[/?#]\\S*");
+  private static final Pattern URL_TAIL =
+      Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://[^/\\s?#]+)[/?#]\\S*");
 
   /** Userinfo in a URL ({@code https://user:secret@host}). */
-  private static final Pattern USERINFO = Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://)[^/\\s@]*@");
+  private static final Pattern USERINFO =
+      Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://)[^/\\s@]*@");
 
   private Events() {}
 

@@ -11,9 +11,8 @@ import java.util.function.LongSupplier;
 import org.diskferry.http.Json;
 
 /**
- * Progress as JSON Lines on stderr (with {@code -o json}): one object per line, each with an
- * {@code event} field and {@code elapsed}, the seconds since the command started (millisecond
- * precision).
+ * Progress as JSON Lines on stderr (with {@code -o json}): one object per line, each with an {@code
+ * event} field and {@code elapsed}, the seconds since the command started (millisecond precision).
  *
  * <pre>
  * {"event":"phase","phase":"uploading","elapsed":0.412}

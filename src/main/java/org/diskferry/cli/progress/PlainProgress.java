@@ -49,7 +49,8 @@ public final class PlainProgress implements ProgressRenderer {
    * @param interval the least time between two progress lines
    * @param nanoClock a monotonic clock in nanoseconds ({@code System::nanoTime}; a fake in tests)
    */
-  public PlainProgress(PrintStream err, boolean verbose, Duration interval, LongSupplier nanoClock) {
+  public PlainProgress(
+      PrintStream err, boolean verbose, Duration interval, LongSupplier nanoClock) {
     this.err = Objects.requireNonNull(err, "err");
     this.verbose = verbose;
     this.intervalNanos = Objects.requireNonNull(interval, "interval").toNanos();
@@ -96,7 +97,8 @@ public final class PlainProgress implements ProgressRenderer {
       return;
     }
     double rate = (transferred - lastLineBytes) / (sinceLast / 1e9);
-    StringBuilder sb = new StringBuilder(label()).append(": ").append(ByteSizes.format(transferred));
+    StringBuilder sb =
+        new StringBuilder(label()).append(": ").append(ByteSizes.format(transferred));
     if (size > 0) {
       sb.append(" / ")
           .append(ByteSizes.format(size))
