@@ -388,9 +388,11 @@ public final class EngineClient implements AutoCloseable {
             .build();
     int code;
     String body;
+    String location;
     try (Response r = http.newCall(req).execute()) {
       code = r.code();
       body = r.body().string();
+      location = r.header("Location");
     } catch (IOException e) {
       throw EngineErrors.forIo(e, url, base);
     } finally {
@@ -412,6 +414,12 @@ public final class EngineClient implements AutoCloseable {
       return t.asText();
     }
     String text = ssoErrorText(json);
+    if (code >= 300 && code < 400) {
+      HttpUrl to = location == null ? null : url.resolve(location);
+      throw DiskferryException.failed(
+          "login as " + username + " failed: the engine at " + base + " redirects (HTTP " + code
+              + (to == null ? "" : " to " + EngineErrors.origin(to)) + "); check the engine URL");
+    }
     if (code == 404) {
       throw DiskferryException.failed(
           "login as " + username + " failed: no oVirt engine SSO service at " + base + " (HTTP 404)");

@@ -188,6 +188,34 @@ class EngineClientAuthTest extends EngineTestSupport {
   }
 
   @Test
+  void untrustedEngineCertificateIsAuthAndSaysWhereTheCaIs() {
+    com.github.tomakehurst.wiremock.WireMockServer tls =
+        new com.github.tomakehurst.wiremock.WireMockServer(
+            com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig()
+                .httpDisabled(true).dynamicHttpsPort().bindAddress("127.0.0.1"));
+    tls.start();
+    try {
+      String url = "https://127.0.0.1:" + tls.httpsPort();
+      assertThatThrownBy(
+              () -> EngineClient.login(http, url + "/ovirt-engine", "admin@internal",
+                  "secret".toCharArray()))
+          .isInstanceOfSatisfying(
+              DiskferryException.class,
+              e -> {
+                assertThat(e.kind()).isEqualTo(DiskferryException.Kind.AUTH);
+                assertThat(e.getMessage())
+                    .isEqualTo(
+                        "the TLS certificate of 127.0.0.1:" + tls.httpsPort() + " is not trusted;"
+                            + " pass --cafile with the engine CA (published at " + url
+                            + "/ovirt-engine/services/pki-resource?resource=ca-certificate"
+                            + "&format=X509-PEM-CA) or use --insecure");
+              });
+    } finally {
+      tls.stop();
+    }
+  }
+
+  @Test
   void unreachableEngineIsFailedAndNamesTheUrl() throws Exception {
     int port;
     try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1,
