@@ -160,6 +160,18 @@ public final class ImageioClient implements AutoCloseable {
     put(offset, length, new FileRegionBody(src, srcOffset, length, buffer));
   }
 
+  /**
+   * {@code PUT ?flush=n} of the bytes between {@code data}'s position and limit, to {@code offset}
+   * in the image. The buffer's position is not changed.
+   */
+  public void write(long offset, ByteBuffer data) throws IOException {
+    checkRange(offset, data.remaining());
+    if (!data.hasRemaining()) {
+      return;
+    }
+    put(offset, data.remaining(), new ByteBufferBody(data));
+  }
+
   /** {@code PUT ?flush=n} of a small byte array at {@code offset}. */
   public void write(long offset, byte[] data) throws IOException {
     checkRange(offset, data.length);
