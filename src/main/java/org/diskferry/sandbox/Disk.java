@@ -1,0 +1,173 @@
+package org.diskferry.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import org.diskferry.http.Json;
+
+/**
+ * A disk of the sandbox: a sparse image file {@code <id>.img} plus metadata {@code <id>.json}
+ * (including the record of written and zeroed ranges). Mutable fields are guarded by the
+ * sandbox's engine lock; the channel and extents are thread-safe.
+ */
+final class Disk {
+  final String id;
+  final String imageId;
+  final String storageDomainId;
+  final long provisionedSize;
+  final long createdMillis;
+  String name;
+  String description;
+  String format; // raw | cow
+  boolean sparse;
+  String contentType;
+  String backup; // none | incremental
+  String status; // ok | locked | illegal
+  /** When a new disk's creation finishes (System.nanoTime), or 0. */
+  long readyAtNanos;
+  /** The transfer holding the exclusive lock, or null. */
+  String lockHolder;
+  final ExtentMap extents = new ExtentMap();
+  final Path file;
+  final Path metaFile;
+  private volatile FileChannel channel;
+  volatile boolean metaDirty;
+  volatile boolean deleted;
+
+  Disk(
+      Path dir,
+      String id,
+      String imageId,
+      String storageDomainId,
+      long provisionedSize,
+      long createdMillis) {
+    this.id = id;
+    this.imageId = imageId;
+    this.storageDomainId = storageDomainId;
+    this.provisionedSize = provisionedSize;
+    this.createdMillis = createdMillis;
+    this.file = dir.resolve(id + ".img");
+    this.metaFile = dir.resolve(id + ".json");
+  }
+
+  /** Creates the sparse image file. */
+  void createFile() throws IOException {
+    try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+      raf.setLength(provisionedSize);
+    }
+  }
+
+  /** The shared channel for positional I/O; opened on first use. */
+  FileChannel channel() throws IOException {
+    FileChannel c = channel;
+    if (c == null || !c.isOpen()) {
+      synchronized (this) {
+        c = channel;
+        if (c == null || !c.isOpen()) {
+          if (deleted) {
+            throw new IOException("disk " + id + " was removed");
+          }
+          c = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+          channel = c;
+        }
+      }
+    }
+    return c;
+  }
+
+  synchronized void closeChannel() {
+    if (channel != null) {
+      HttpServer.closeQuietly(channel);
+      channel = null;
+    }
+  }
+
+  long fileSize() {
+    try {
+      return Files.size(file);
+    } catch (IOException e) {
+      return provisionedSize;
+    }
+  }
+
+  /** Bytes written with data (an estimate of the allocation). */
+  long actualSize() {
+    return extents.total(ExtentMap.DATA);
+  }
+
+  ObjectNode toMeta() {
+    ObjectNode m = Json.mapper().createObjectNode();
+    m.put("id", id);
+    m.put("image_id", imageId);
+    m.put("storage_domain", storageDomainId);
+    m.put("provisioned_size", provisionedSize);
+    m.put("created", createdMillis);
+    m.put("name", name);
+    if (description != null) {
+      m.put("description", description);
+    }
+    m.put("format", format);
+    m.put("sparse", sparse);
+    m.put("content_type", contentType);
+    m.put("backup", backup);
+    m.put("status", "illegal".equals(status) ? "illegal" : "ok");
+    ArrayNode ex = m.putArray("extents");
+    for (long[] s : extents.segments()) {
+      ex.addArray().add(s[0]).add(s[1]).add(s[2]);
+    }
+    return m;
+  }
+
+  static Disk fromMeta(Path dir, JsonNode m) {
+    Disk d =
+        new Disk(
+            dir,
+            m.path("id").asText(),
+            m.path("image_id").asText(),
+            m.path("storage_domain").asText(),
+            m.path("provisioned_size").asLong(),
+            m.path("created").asLong());
+    d.name = m.path("name").asText("");
+    d.description = m.hasNonNull("description") ? m.get("description").asText() : null;
+    d.format = m.path("format").asText("raw");
+    d.sparse = m.path("sparse").asBoolean(true);
+    d.contentType = m.path("content_type").asText("data");
+    d.backup = m.path("backup").asText("none");
+    d.status = m.path("status").asText("ok");
+    for (JsonNode s : m.path("extents")) {
+      d.extents.set(s.get(0).asLong(), s.get(1).asLong(), s.get(2).asInt());
+    }
+    return d;
+  }
+
+  /** Writes the metadata file atomically. */
+  void saveMeta() throws IOException {
+    if (deleted) {
+      return;
+    }
+    metaDirty = false;
+    Path tmp = metaFile.resolveSibling(metaFile.getFileName() + ".tmp");
+    Files.write(tmp, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(toMeta()));
+    try {
+      Files.move(tmp, metaFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, metaFile, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** Removes the image and metadata files. */
+  void deleteFiles() throws IOException {
+    deleted = true;
+    closeChannel();
+    Files.deleteIfExists(file);
+    Files.deleteIfExists(metaFile);
+  }
+}
