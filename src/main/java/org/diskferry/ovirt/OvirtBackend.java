@@ -159,7 +159,13 @@ public final class OvirtBackend implements Backend {
       t = waitTransferring(t);
       ImageioClient imageio =
           new ImageioClient(http, t.transferUrl(), t.proxyUrl(), req.useProxy());
-      ImageioOptions opts = imageio.options();
+      ImageioOptions opts;
+      try {
+        opts = imageio.options();
+      } catch (java.io.IOException e) {
+        throw DiskferryException.failed(
+            "cannot reach the imageio data plane of transfer " + t.id() + ": " + e.getMessage());
+      }
       session.attach(imageio, direction == Direction.UPLOAD ? opts.maxWriters() : opts.maxReaders());
       return session;
     } catch (RuntimeException e) {
