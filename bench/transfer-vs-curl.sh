@@ -32,10 +32,10 @@ head -c "${size_mib}M" /dev/urandom > "$work/image.raw"
 cat "$work/image.raw" > /dev/null   # both runs read it from the page cache
 bytes=$(stat -c %s "$work/image.raw")
 
-token=$(curl -sS "${ca[@]}" -H 'Accept: application/json' \
+token=$(printf %s "$DISKFERRY_PASSWORD" | curl -sS "${ca[@]}" -H 'Accept: application/json' \
   --data-urlencode grant_type=password --data-urlencode scope=ovirt-app-api \
   --data-urlencode "username=$DISKFERRY_USERNAME" --data-urlencode "password@-" \
-  "$DISKFERRY_ENGINE_URL/ovirt-engine/sso/oauth/token" <<<"$DISKFERRY_PASSWORD" | jq -r .access_token)
+  "$DISKFERRY_ENGINE_URL/ovirt-engine/sso/oauth/token" | jq -r .access_token)
 # (curl's password@- reads the value from stdin, so it never appears in argv.)
 auth=(-H "Authorization: Bearer $token" -H 'Accept: application/json' -H 'Version: 4')
 call() { curl -sS "${ca[@]}" "${auth[@]}" -H 'Content-Type: application/json' "$@"; }
