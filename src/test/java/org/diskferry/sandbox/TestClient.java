@@ -25,12 +25,16 @@ final class TestClient implements AutoCloseable {
   final OkHttpClient http;
   String token;
 
-  record Resp(int code, Headers headers, String body) {
+  record Resp(int code, Headers headers, byte[] bytes) {
+    String body() {
+      return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     JsonNode json() {
       try {
-        return Json.mapper().readTree(body);
+        return Json.mapper().readTree(bytes);
       } catch (IOException e) {
-        throw new AssertionError("not JSON: " + body, e);
+        throw new AssertionError("not JSON: " + body(), e);
       }
     }
 
@@ -62,7 +66,7 @@ final class TestClient implements AutoCloseable {
 
   Resp call(Request.Builder rb) throws IOException {
     try (Response r = http.newCall(rb.build()).execute()) {
-      return new Resp(r.code(), r.headers(), r.body().string());
+      return new Resp(r.code(), r.headers(), r.body().bytes());
     }
   }
 

@@ -288,7 +288,7 @@ class TransferTest {
     JsonNode t = c.createTransfer(disk, "download", null);
     Resp r = c.call(new Request.Builder().url(t.get("transfer_url").asText()));
     assertThat(r.code()).isEqualTo(200);
-    assertThat(r.body()).hasSize(65536);
+    assertThat(r.bytes()).hasSize(65536);
     String id = t.get("id").asText();
     TestClient.awaitValue(() -> c.phase(id), "finished_success"::equals, T);
     assertThat(sb.diskStatus(disk)).contains("ok");
