@@ -44,6 +44,16 @@ class LifecycleTest {
   }
 
   @Test
+  void busyPortFailsCleanly() throws Exception {
+    try (Sandbox first = Sandbox.start(TestClient.fastConfig())) {
+      int port = first.enginePort();
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> Sandbox.start(TestClient.fastConfig().withPort(port)))
+          .isInstanceOf(java.io.IOException.class);
+    }
+  }
+
+  @Test
   void parallelWritersOnSeparateConnections() throws Exception {
     try (Sandbox sb = Sandbox.start(TestClient.fastConfig()); TestClient c = new TestClient(sb)) {
       c.login();
