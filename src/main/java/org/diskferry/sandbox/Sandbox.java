@@ -135,6 +135,9 @@ public final class Sandbox implements AutoCloseable {
       if (engine != null) {
         engine.close();
       }
+      if (ownsDataDir) {
+        deleteTree(dataDir);
+      }
       throw e;
     }
     this.engineServer = engine;
