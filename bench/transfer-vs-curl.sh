@@ -70,22 +70,30 @@ curl_down=$(rate "$t0" "$t1")
 cmp "$work/image.raw" "$work/curl-back.raw"
 rm -f "$work/curl-back.raw"
 
-# diskferry upload and download with defaults, measuring peak RSS.
+# diskferry upload and download with defaults, measuring peak RSS. The JSON Lines on stderr give
+# the time of the data phase alone (upload: from the first byte to the finished transfer,
+# flush included; download: from the first byte to the fsynced file).
+phase_at() { jq -r "select(.event==\"phase\" and .phase==\"$2\") | .elapsed" "$1" | head -1; }
 t0=$(now)
-/usr/bin/time -f %M -o "$work/rss-up" bin/diskferry -q -o json upload "$work/image.raw" --name df > "$work/up.json"
+/usr/bin/time -f %M -o "$work/rss-up" bin/diskferry -o json upload "$work/image.raw" --name df > "$work/up.json" 2> "$work/up.events"
 t1=$(now)
 df_up=$(rate "$t0" "$t1")
+df_up_data=$(rate "$(phase_at "$work/up.events" uploading)" "$(phase_at "$work/up.events" "upload completed")")
 t0=$(now)
-/usr/bin/time -f %M -o "$work/rss-down" bin/diskferry -q download "$(jq -r .disk_id "$work/up.json")" "$work/df-back.raw" >/dev/null
+/usr/bin/time -f %M -o "$work/rss-down" bin/diskferry -o json download "$(jq -r .disk_id "$work/up.json")" "$work/df-back.raw" > /dev/null 2> "$work/down.events"
 t1=$(now)
 df_down=$(rate "$t0" "$t1")
+df_down_data=$(rate "$(phase_at "$work/down.events" downloading)" "$(phase_at "$work/down.events" "finalizing transfer")")
 cmp "$work/image.raw" "$work/df-back.raw"
 
 v0=$(now); for _ in 1 2 3 4 5; do bin/diskferry --version >/dev/null; done; v1=$(now)
 
 echo
-echo "image: ${size_mib} MiB random data, sandbox over TLS on 127.0.0.1"
-printf "upload    curl %8s MiB/s   diskferry %8s MiB/s   ratio %s\n" "$curl_up" "$df_up" "$(echo "scale=2; $df_up / $curl_up" | bc)"
-printf "download  curl %8s MiB/s   diskferry %8s MiB/s   ratio %s\n" "$curl_down" "$df_down" "$(echo "scale=2; $df_down / $curl_down" | bc)"
+echo "image: ${size_mib} MiB random data, sandbox over TLS on 127.0.0.1, $(nproc) cores"
+ratio() { echo "scale=2; $1 / $2" | bc; }
+printf "upload    curl %7s MiB/s | diskferry whole command %7s MiB/s (ratio %s), data phase %7s MiB/s (ratio %s)\n" \
+  "$curl_up" "$df_up" "$(ratio "$df_up" "$curl_up")" "$df_up_data" "$(ratio "$df_up_data" "$curl_up")"
+printf "download  curl %7s MiB/s | diskferry whole command %7s MiB/s (ratio %s), data phase %7s MiB/s (ratio %s)\n" \
+  "$curl_down" "$df_down" "$(ratio "$df_down" "$curl_down")" "$df_down_data" "$(ratio "$df_down_data" "$curl_down")"
 echo "diskferry peak RSS: upload $(( $(cat "$work/rss-up") / 1024 )) MiB, download $(( $(cat "$work/rss-down") / 1024 )) MiB"
-echo "diskferry --version: $(echo "scale=3; ($v1 - $v0) / 5" | bc) s (mean of 5, includes the wall time of each run)"
+echo "diskferry --version: $(echo "scale=3; ($v1 - $v0) / 5" | bc) s (mean of 5 runs)"
