@@ -256,7 +256,13 @@ public final class Orchestrator {
         throw err;
       }
       throw DiskferryException.failed(
-          "transfer " + session.transferId() + " failed: " + describe(f));
+          "transfer "
+              + session.transferId()
+              + " failed while moving data: "
+              + describe(f)
+              + (f instanceof java.net.SocketException
+                  ? " (the data connection to the server was lost)"
+                  : ""));
     }
     return wire.get();
   }

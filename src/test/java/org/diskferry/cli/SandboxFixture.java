@@ -21,13 +21,18 @@ final class SandboxFixture implements AutoCloseable {
   final Path dir;
 
   SandboxFixture(Path dir) throws IOException {
-    this.dir = dir;
-    this.sandbox =
+    this(
+        dir,
         Sandbox.start(
             SandboxConfig.defaults()
                 .withDataDir(dir.resolve("sandbox"))
                 .withTick(Duration.ofMillis(20))
-                .withDiskReadyDelay(Duration.ofMillis(50)));
+                .withDiskReadyDelay(Duration.ofMillis(50))));
+  }
+
+  SandboxFixture(Path dir, Sandbox sandbox) {
+    this.dir = dir;
+    this.sandbox = sandbox;
   }
 
   /** The environment a script gets after sourcing the sandbox's env file, plus a clean HOME. */

@@ -1,0 +1,100 @@
+package org.diskferry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.diskferry.cli.SandboxFixture.Result;
+import org.diskferry.http.Json;
+import org.diskferry.sandbox.FaultHook;
+import org.diskferry.sandbox.Sandbox;
+import org.diskferry.sandbox.SandboxConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Engines that behave differently: older ones, slow starts, a broken data plane, profiles. */
+class EngineVariantsTest {
+
+  @TempDir Path dir;
+
+  /** A fixture over a sandbox with a custom configuration. */
+  private SandboxFixture fixture(SandboxConfig config) throws IOException {
+    return new SandboxFixture(dir, Sandbox.start(config));
+  }
+
+  private SandboxConfig fast() {
+    return SandboxConfig.defaults()
+        .withDataDir(dir.resolve("sandbox"))
+        .withTick(Duration.ofMillis(20))
+        .withDiskReadyDelay(Duration.ofMillis(50));
+  }
+
+  @Test
+  void olderEngineThatRemovesFinishedTransfersAndStartsSlowly() throws IOException {
+    // Engines before 4.4.7 answer 404 right after finished_*; old ones stay in initializing.
+    try (SandboxFixture fx = fixture(fast().withLegacyRemoval(true).withInitializingPolls(3))) {
+      Path src = SandboxFixture.image(dir.resolve("legacy.img"), 3 << 20, 1, true);
+      Result up = fx.run("-o", "json", "upload", src.toString(), "--name", "legacy");
+      assertThat(up.exit()).as(up.toString()).isZero();
+      JsonNode j = Json.mapper().readTree(up.out());
+      assertThat(j.get("phase").asText()).isEqualTo("finished_success");
+      Path back = dir.resolve("legacy-back.img");
+      Result down = fx.run("download", j.get("disk_id").asText(), back.toString());
+      assertThat(down.exit()).as(down.toString()).isZero();
+      assertThat(Files.mismatch(src, back)).isEqualTo(-1L);
+    }
+  }
+
+  @Test
+  void brokenDataPlaneCancelsTheUploadAndRemovesItsDisk() throws IOException {
+    try (SandboxFixture fx = fixture(fast())) {
+      fx.sandbox.setFaultHook(
+          r -> r.dataPlane() && r.method().equals("PUT") ? FaultHook.Action.resetAfter(1000) : null);
+      Path src = SandboxFixture.image(dir.resolve("broken.img"), 2 << 20, 2, false);
+      Result up = fx.run("upload", src.toString(), "--name", "broken", "--workers", "2");
+      assertThat(up.exit()).as(up.toString()).isEqualTo(1);
+      assertThat(up.err()).contains("diskferry: error: ").doesNotContain("/images/" + "0");
+      assertThat(up.err().lines().filter(l -> l.startsWith("diskferry: error:")).count())
+          .isEqualTo(1);
+      fx.sandbox.setFaultHook(null);
+      Result list = fx.run("-o", "json", "list");
+      assertThat(list.out()).doesNotContain("\"broken\"");
+      Result status = fx.run("-o", "json", "status");
+      for (JsonNode t : Json.mapper().readTree(status.out())) {
+        assertThat(t.get("phase").asText()).isEqualTo("finished_failure");
+      }
+    }
+  }
+
+  @Test
+  void settingsFromAProfileInTheConfigFile() throws IOException {
+    try (SandboxFixture fx = fixture(fast())) {
+      Map<String, String> sb = fx.sandbox.environment();
+      Path home = dir.resolve("home");
+      Path conf = home.resolve(".config/diskferry/config");
+      Files.createDirectories(conf.getParent());
+      Files.writeString(
+          conf,
+          "[lab]\n"
+              + "engine_url = " + sb.get("DISKFERRY_ENGINE_URL") + "\n"
+              + "username = " + sb.get("DISKFERRY_USERNAME") + "\n"
+              + "cafile = " + sb.get("DISKFERRY_CAFILE") + "\n"
+              + "storage_domain = data\n");
+      Path pw = dir.resolve("pw");
+      Files.writeString(pw, fx.sandbox.password() + "\n");
+      Map<String, String> env = Map.of("HOME", home.toString());
+      Path src = SandboxFixture.image(dir.resolve("profile.img"), 1 << 20, 3, false);
+      Result up =
+          fx.run(env, "-c", "lab", "--password-file", pw.toString(), "upload", src.toString());
+      assertThat(up.exit()).as(up.toString()).isZero();
+      assertThat(up.out()).contains("uploaded");
+      Result noProfile = fx.run(env, "-c", "nope", "list");
+      assertThat(noProfile.exit()).isEqualTo(2);
+      assertThat(noProfile.err()).contains("nope");
+    }
+  }
+}
