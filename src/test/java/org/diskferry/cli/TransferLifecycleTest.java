@@ -35,6 +35,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Interruption, cancel, status, locked disks and the proxy fallback, against the sandbox. */
 class TransferLifecycleTest {
@@ -176,20 +178,21 @@ class TransferLifecycleTest {
     }
   }
 
-  @Test
-  void sigtermDuringAnUploadCancelsItAndExits143() throws Exception {
-    Path src = SandboxFixture.image(dir.resolve("sig.img"), 256 << 20, 10, false);
+  @ParameterizedTest
+  @CsvSource({"TERM, 143", "INT, 130"})
+  void aSignalDuringAnUploadCancelsIt(String signal, int exitCode) throws Exception {
+    Path src = SandboxFixture.image(dir.resolve("sig-" + signal + ".img"), 256 << 20, 10, false);
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add("org.diskferry.cli.Main");
-    cmd.addAll(List.of("upload", src.toString(), "--name", "signalled", "--workers", "1",
+    cmd.addAll(List.of("upload", src.toString(), "--name", "signalled-" + signal, "--workers", "1",
         "--buffer-size", "64K"));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(fx.env());
-    Path errFile = dir.resolve("sig.err");
-    pb.redirectError(errFile.toFile()).redirectOutput(dir.resolve("sig.out").toFile());
+    Path errFile = dir.resolve("sig-" + signal + ".err");
+    pb.redirectError(errFile.toFile()).redirectOutput(dir.resolve("sig-" + signal + ".out").toFile());
     Process p = pb.start();
     try {
       Poll.until(
@@ -204,13 +207,15 @@ class TransferLifecycleTest {
               return Optional.empty();
             }
           });
-      p.destroy(); // SIGTERM
+      Process kill =
+          new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).inheritIO().start();
+      assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
       String err = Files.readString(errFile, StandardCharsets.UTF_8);
-      assertThat(p.exitValue()).as(err).isEqualTo(143);
-      assertThat(err).contains("diskferry: error: interrupted by SIGTERM");
+      assertThat(p.exitValue()).as(err).isEqualTo(exitCode);
+      assertThat(err).contains("diskferry: error: interrupted by SIG" + signal);
       try (EngineClient engine = engine()) {
-        assertThat(engine.disksByName("signalled")).isEmpty();
+        assertThat(engine.disksByName("signalled-" + signal)).isEmpty();
       }
     } finally {
       p.destroyForcibly();

@@ -1,0 +1,104 @@
+package org.diskferry.transfer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class HeartbeatTest {
+
+  /** Counts the keep-alive calls a heartbeat makes. */
+  static final class CountingSession implements TransferSession, DataChannel {
+    final AtomicInteger extends_ = new AtomicInteger();
+    final AtomicInteger keepAlives = new AtomicInteger();
+
+    @Override
+    public String transferId() {
+      return "t";
+    }
+
+    @Override
+    public String diskId() {
+      return "d";
+    }
+
+    @Override
+    public long size() {
+      return 0;
+    }
+
+    @Override
+    public int maxConnections() {
+      return 1;
+    }
+
+    @Override
+    public boolean targetReadsAsZeros() {
+      return true;
+    }
+
+    @Override
+    public DataChannel data() {
+      return this;
+    }
+
+    @Override
+    public void heartbeat() {
+      extends_.incrementAndGet();
+    }
+
+    @Override
+    public String complete(TransferListener listener) {
+      return "finished_success";
+    }
+
+    @Override
+    public void abort(Throwable cause, TransferListener listener) {}
+
+    @Override
+    public void write(long offset, ByteBuffer data) {}
+
+    @Override
+    public void zero(long offset, long length) {}
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void read(long offset, long length, FileChannel dst, long dstOffset, ByteBuffer b) {}
+
+    @Override
+    public Optional<List<Extent>> extents() {
+      return Optional.empty();
+    }
+
+    @Override
+    public void keepAlive() throws IOException {
+      keepAlives.incrementAndGet();
+    }
+  }
+
+  @Test
+  void extendsOnItsCadenceWhileTheTransferRuns() throws InterruptedException {
+    CountingSession s = new CountingSession();
+    AtomicLong progress = new AtomicLong();
+    try (Heartbeat h = Heartbeat.start(s, Duration.ofMillis(200), progress, TransferListener.NONE)) {
+      for (int i = 0; i < 10; i++) {
+        progress.addAndGet(1); // data keeps moving
+        Thread.sleep(100);
+      }
+    }
+    int n = s.extends_.get();
+    assertThat(n).isBetween(2, 6);
+    assertThat(s.keepAlives.get()).isZero();
+    Thread.sleep(400);
+    assertThat(s.extends_.get()).as("no heartbeat after close").isEqualTo(n);
+  }
+}
