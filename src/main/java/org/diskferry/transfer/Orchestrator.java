@@ -66,16 +66,8 @@ public final class Orchestrator {
       current = session;
       try {
         checkInterrupted(session);
-        if (size > session.size()) {
-          throw DiskferryException.badInput(
-              "the image ("
-                  + size
-                  + " bytes) is larger than disk "
-                  + session.diskId()
-                  + " ("
-                  + session.size()
-                  + " bytes)");
-        }
+        // The backend checked that the image fits before it opened the transfer: cancelling an
+        // upload transfer makes the engine remove the disk, so that check cannot wait until now.
         List<Range> ranges = Range.split(size, req.rangeSize());
         int workers = Math.max(1, Math.min(req.workers(), session.maxConnections()));
         listener.phase("uploading");
