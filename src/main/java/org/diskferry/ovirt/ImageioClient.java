@@ -274,18 +274,25 @@ public final class ImageioClient implements AutoCloseable {
       if (length - received < buffer.capacity()) {
         buffer.limit((int) (length - received));
       }
-      int n;
-      try {
-        n = in.read(buffer);
-      } catch (IOException e) {
-        throw new IOException(
-            "GET " + WHERE + ": received " + received + " of " + length + " bytes of range "
-                + range + ": " + redact(String.valueOf(e.getMessage())), e);
-      }
-      if (n < 0) {
-        throw new IOException(
-            "GET " + WHERE + ": received " + received + " of " + length + " bytes of range "
-                + range + " before the server closed the connection");
+      // Fill the whole buffer before writing: okio hands out at most one 8 KiB segment per
+      // read, and a positional write per segment costs a system call each.
+      int n = 0;
+      while (buffer.hasRemaining()) {
+        int got;
+        try {
+          got = in.read(buffer);
+        } catch (IOException e) {
+          throw new IOException(
+              "GET " + WHERE + ": received " + (received + n) + " of " + length
+                  + " bytes of range " + range + ": " + redact(String.valueOf(e.getMessage())),
+              e);
+        }
+        if (got < 0) {
+          throw new IOException(
+              "GET " + WHERE + ": received " + (received + n) + " of " + length
+                  + " bytes of range " + range + " before the server closed the connection");
+        }
+        n += got;
       }
       buffer.flip();
       long pos = dstOffset + received;
