@@ -66,4 +66,20 @@ final class Events {
     }
     return (int) Math.min(99, Math.max(0, (transferred * 100.0) / size));
   }
+
+  /** The stderr line for a diagnostic. */
+  static String infoLine(String message) {
+    return "diskferry: " + oneLine(message);
+  }
+
+  /** The stderr line for a warning. */
+  static String warningLine(String message) {
+    return "diskferry: warning: " + oneLine(message);
+  }
+
+  /** The stderr line for a retry. */
+  static String retryLine(String what, int attempt, Throwable cause) {
+    return "diskferry: retrying " + oneLine(what) + " (attempt " + attempt + "): "
+        + describe(cause);
+  }
 }

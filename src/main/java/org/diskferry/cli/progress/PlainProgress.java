@@ -136,24 +136,18 @@ public final class PlainProgress implements ProgressRenderer {
   @Override
   public void info(String message) {
     if (verbose) {
-      line("diskferry: " + Events.oneLine(message));
+      line(Events.infoLine(message));
     }
   }
 
   @Override
   public void warn(String message) {
-    line("diskferry: warning: " + Events.oneLine(message));
+    line(Events.warningLine(message));
   }
 
   @Override
   public void retry(String what, int attempt, Throwable cause) {
-    line(
-        "diskferry: retrying "
-            + Events.oneLine(what)
-            + " (attempt "
-            + attempt
-            + "): "
-            + Events.describe(cause));
+    line(Events.retryLine(what, attempt, cause));
   }
 
   @Override

@@ -14,7 +14,7 @@ public final class QuietProgress implements ProgressRenderer {
 
   @Override
   public void warn(String message) {
-    err.println("diskferry: warning: " + Events.oneLine(message));
+    err.println(Events.warningLine(message));
     err.flush();
   }
 

@@ -97,24 +97,18 @@ public final class TerminalProgress implements ProgressRenderer {
   @Override
   public void info(String message) {
     if (verbose) {
-      above("diskferry: " + Events.oneLine(message));
+      above(Events.infoLine(message));
     }
   }
 
   @Override
   public void warn(String message) {
-    above("diskferry: warning: " + Events.oneLine(message));
+    above(Events.warningLine(message));
   }
 
   @Override
   public void retry(String what, int attempt, Throwable cause) {
-    above(
-        "diskferry: retrying "
-            + Events.oneLine(what)
-            + " (attempt "
-            + attempt
-            + "): "
-            + Events.describe(cause));
+    above(Events.retryLine(what, attempt, cause));
   }
 
   /** Completes the bar (it stays on screen) and erases a status line. Safe to call twice. */
