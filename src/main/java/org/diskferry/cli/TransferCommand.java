@@ -41,6 +41,23 @@ abstract class TransferCommand extends EngineCommand {
   boolean useProxy;
 
   @Option(
+      names = "--retries",
+      paramLabel = "N",
+      defaultValue = "5",
+      description =
+          "Tries again a range that failed transiently (dropped connection, timeout, 5xx) up to"
+              + " N times, with growing delays (default ${DEFAULT-VALUE}; 0 turns retries off).")
+  int retries;
+
+  @Option(
+      names = "--retry-delay",
+      paramLabel = "MILLIS",
+      hidden = true,
+      defaultValue = "500",
+      description = "Delay before the first retry; it doubles up to 15 s.")
+  long retryDelayMillis;
+
+  @Option(
       names = "--heartbeat",
       paramLabel = "SECONDS",
       hidden = true,
@@ -79,6 +96,16 @@ abstract class TransferCommand extends EngineCommand {
     return r;
   }
 
+  org.diskferry.transfer.RetryPolicy retryPolicy() {
+    if (retries < 0 || retries > 100) {
+      throw DiskferryException.badInput("--retries must be between 0 and 100");
+    }
+    java.time.Duration first = java.time.Duration.ofMillis(Math.max(0, retryDelayMillis));
+    java.time.Duration max = java.time.Duration.ofSeconds(15);
+    return new org.diskferry.transfer.RetryPolicy(
+        retries + 1, Math.max(retries, 100), first, first.compareTo(max) > 0 ? first : max);
+  }
+
   java.time.Duration heartbeat() {
     return java.time.Duration.ofMillis((long) (heartbeatSeconds * 1000));
   }
@@ -95,7 +122,7 @@ abstract class TransferCommand extends EngineCommand {
   int transfer(TransferRequest request) {
     TransferListener listener = listener();
     try (OvirtBackend backend = connect()) {
-      Orchestrator orchestrator = new Orchestrator(backend, listener);
+      Orchestrator orchestrator = new Orchestrator(backend, listener, retryPolicy());
       if (cli().signals) {
         Signals.install(sig -> orchestrator.interrupt("interrupted by " + sig));
       }
@@ -134,6 +161,7 @@ abstract class TransferCommand extends EngineCommand {
       o.put("bytes_sent", r.bytesSent());
       o.put("seconds", Math.round(r.seconds() * 1000) / 1000.0);
       o.put("workers", r.workers());
+      o.put("retries", r.retries());
       o.put("file", String.valueOf(filePath()));
       printJson(o);
     } else {

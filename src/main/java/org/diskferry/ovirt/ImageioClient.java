@@ -411,10 +411,25 @@ public final class ImageioClient implements AutoCloseable {
     }
     if (code >= 500) {
       return new ImageioException(
-          code, "imageio error " + code + " on " + op + (text.isEmpty() ? "" : ": " + text));
+          code,
+          "imageio error " + code + " on " + op + (text.isEmpty() ? "" : ": " + text),
+          retryAfter(r));
     }
     throw DiskferryException.failed(
         "unexpected HTTP " + code + " from imageio on " + op + (text.isEmpty() ? "" : ": " + text));
+  }
+
+  /** The Retry-After header in seconds, if the server sent one. */
+  private static java.time.Duration retryAfter(Response r) {
+    String v = r.header("Retry-After");
+    if (v == null) {
+      return null;
+    }
+    try {
+      return java.time.Duration.ofSeconds(Math.max(0, Long.parseLong(v.trim())));
+    } catch (NumberFormatException e) {
+      return null; // an HTTP date: rare enough to treat as "no hint"
+    }
   }
 
   /** The first line of a text/plain error body, without the ticket. */

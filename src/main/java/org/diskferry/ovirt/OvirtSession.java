@@ -87,13 +87,6 @@ final class OvirtSession implements TransferSession, DataChannel {
 
   @Override
   public String complete(TransferListener l) {
-    if (direction == Direction.UPLOAD) {
-      try {
-        imageio.flush();
-      } catch (IOException e) {
-        throw DiskferryException.failed("flushing the uploaded data failed: " + e.getMessage());
-      }
-    }
     closeImageio();
     engine.finalizeTransfer(transferId);
     TransferPhase end = waitFinished(FINALIZE_TIMEOUT, "transfer " + transferId + " to finish");

@@ -16,7 +16,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 import java.util.concurrent.atomic.AtomicReference;
 import org.diskferry.error.DiskferryException;
 
@@ -30,12 +32,19 @@ public final class Orchestrator {
 
   private final Backend backend;
   private final TransferListener listener;
+  private final RetryPolicy retry;
+  private final AtomicInteger retries = new AtomicInteger();
   private final AtomicReference<String> interruptReason = new AtomicReference<>();
   private volatile TransferSession current;
 
   public Orchestrator(Backend backend, TransferListener listener) {
+    this(backend, listener, RetryPolicy.DEFAULT);
+  }
+
+  public Orchestrator(Backend backend, TransferListener listener, RetryPolicy retry) {
     this.backend = backend;
     this.listener = listener;
+    this.retry = retry;
   }
 
   /**
@@ -74,6 +83,7 @@ public final class Orchestrator {
         long sent = moveRanges(session, ranges, size, workers, req, new UploadWork(in, session));
         checkInterrupted(session);
         listener.phase("finalizing transfer");
+        withRetries("flush", () -> session.data().flush());
         String phase = session.complete(listener);
         listener.phase("upload completed");
         return new TransferResult(
@@ -84,7 +94,8 @@ public final class Orchestrator {
             size,
             sent,
             seconds(started),
-            workers);
+            workers,
+            retries.get());
       } catch (RuntimeException | Error e) {
         abort(session, e);
         throw e;
@@ -139,7 +150,8 @@ public final class Orchestrator {
           size,
           received,
           seconds(started),
-          workers);
+          workers,
+          retries.get());
     } catch (IOException e) {
       abort(session, e);
       throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
@@ -182,8 +194,58 @@ public final class Orchestrator {
 
   /** One worker's job on one range. */
   private interface RangeWork {
-    /** Moves the range and returns the bytes that crossed the wire as data. */
-    long move(Range range, ByteBuffer buffer, AtomicLong progress) throws IOException;
+    /**
+     * Moves the range and returns the bytes that crossed the wire as data; reports the bytes it
+     * has dealt with (sent, skipped or zeroed) to {@code moved} as it goes.
+     */
+    long move(Range range, ByteBuffer buffer, LongConsumer moved) throws IOException;
+  }
+
+  /** A data-plane call that may be tried again. */
+  private interface DataCall {
+    void run() throws IOException;
+  }
+
+  /**
+   * Runs an idempotent data-plane request (a ranged PUT or GET, a zero, a flush), trying it again
+   * after transient failures as the retry policy allows.
+   */
+  private void withRetries(String what, DataCall call) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        call.run();
+        return;
+      } catch (IOException e) {
+        backOff(what, attempt, e);
+      }
+    }
+  }
+
+  /** Waits before another try, or throws when the retry budget is spent. */
+  private void backOff(String what, int attempt, IOException cause) {
+    if (attempt >= retry.attemptsPerRequest()
+        || retries.incrementAndGet() > retry.retriesPerTransfer()
+        || interruptReason.get() != null) {
+      throw new RetriesExhausted(what, attempt, cause);
+    }
+    listener.retry(what, attempt, cause);
+    try {
+      Thread.sleep(retry.delay(attempt, cause).toMillis());
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      throw new RetriesExhausted(what, attempt, cause);
+    }
+  }
+
+  /** A transient failure that outlived its retries. */
+  private static final class RetriesExhausted extends DiskferryException {
+    RetriesExhausted(String what, int attempts, IOException cause) {
+      super(
+          Kind.FAILED,
+          what + " failed after " + attempts + (attempts == 1 ? " try: " : " tries: ")
+              + describe(cause),
+          cause);
+    }
   }
 
   private long moveRanges(
@@ -219,7 +281,8 @@ public final class Orchestrator {
                       && interruptReason.get() == null
                       && (r = queue.poll()) != null) {
                     try {
-                      wire.addAndGet(work.move(r, buffer, progress));
+                      wire.addAndGet(
+                          work.move(r, buffer, n -> listener.progress(progress.addAndGet(n), size)));
                     } catch (Throwable e) {
                       failure.compareAndSet(null, e);
                     }
@@ -241,6 +304,17 @@ public final class Orchestrator {
     }
     Throwable f = failure.get();
     if (f != null && interruptReason.get() == null) {
+      if (f instanceof RetriesExhausted) {
+        Throwable io = f.getCause();
+        throw DiskferryException.failed(
+            "transfer "
+                + session.transferId()
+                + " failed while moving data: "
+                + f.getMessage()
+                + (io instanceof java.net.SocketException
+                    ? " (the data connection to the server was lost)"
+                    : ""));
+      }
       if (f instanceof RuntimeException re) {
         throw re;
       }
@@ -248,13 +322,7 @@ public final class Orchestrator {
         throw err;
       }
       throw DiskferryException.failed(
-          "transfer "
-              + session.transferId()
-              + " failed while moving data: "
-              + describe(f)
-              + (f instanceof java.net.SocketException
-                  ? " (the data connection to the server was lost)"
-                  : ""));
+          "transfer " + session.transferId() + " failed while moving data: " + describe(f));
     }
     return wire.get();
   }
@@ -286,7 +354,7 @@ public final class Orchestrator {
     }
 
     @Override
-    public long move(Range range, ByteBuffer buffer, AtomicLong progress) throws IOException {
+    public long move(Range range, ByteBuffer buffer, LongConsumer moved) throws IOException {
       DataChannel data = session.data();
       long sent = 0;
       long zeroStart = -1;
@@ -308,11 +376,12 @@ public final class Orchestrator {
             zero(data, zeroStart, pos - zeroStart);
             zeroStart = -1;
           }
-          data.write(pos, buffer);
+          long at = pos;
+          withRetries("PUT bytes " + at + "-" + (at + n - 1), () -> data.write(at, buffer));
           sent += n;
         }
         pos += n;
-        listener.progress(progress.addAndGet(n), session.size());
+        moved.accept(n);
       }
       if (zeroStart >= 0) {
         zero(data, zeroStart, range.end() - zeroStart);
@@ -320,9 +389,10 @@ public final class Orchestrator {
       return sent;
     }
 
-    private void zero(DataChannel data, long start, long length) throws IOException {
+    private void zero(DataChannel data, long start, long length) {
       if (!session.targetReadsAsZeros()) {
-        data.zero(start, length);
+        withRetries(
+            "zero bytes " + start + "-" + (start + length - 1), () -> data.zero(start, length));
       }
     }
   }
@@ -338,11 +408,13 @@ public final class Orchestrator {
     }
 
     @Override
-    public long move(Range range, ByteBuffer buffer, AtomicLong progress) throws IOException {
+    public long move(Range range, ByteBuffer buffer, LongConsumer moved) throws IOException {
       if (!range.zero()) {
-        session.data().read(range.start(), range.length(), out, range.start(), buffer);
+        withRetries(
+            "GET bytes " + range.start() + "-" + (range.end() - 1),
+            () -> session.data().read(range.start(), range.length(), out, range.start(), buffer));
       }
-      listener.progress(progress.addAndGet(range.length()), session.size());
+      moved.accept(range.length());
       return range.zero() ? 0 : range.length();
     }
   }

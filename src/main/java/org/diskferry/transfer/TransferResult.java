@@ -11,6 +11,7 @@ package org.diskferry.transfer;
  * @param bytesSent bytes that really crossed the wire as data
  * @param seconds wall time of the whole command
  * @param workers connections used
+ * @param retries data-plane requests that were tried again after a transient failure
  */
 public record TransferResult(
     Direction direction,
@@ -20,4 +21,5 @@ public record TransferResult(
     long size,
     long bytesSent,
     double seconds,
-    int workers) {}
+    int workers,
+    int retries) {}

@@ -24,7 +24,10 @@ public interface TransferSession {
   /** Keeps the session alive on the control plane (extend). */
   void heartbeat();
 
-  /** Finishes a successful transfer (flush, finalize, wait) and returns the final phase. */
+  /**
+   * Finishes a successful transfer (finalize and wait; the orchestrator has flushed the data) and
+   * returns the final phase.
+   */
   String complete(TransferListener listener);
 
   /**

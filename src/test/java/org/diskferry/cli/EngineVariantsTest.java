@@ -55,8 +55,12 @@ class EngineVariantsTest {
       fx.sandbox.setFaultHook(
           r -> r.dataPlane() && r.method().equals("PUT") ? FaultHook.Action.resetAfter(1000) : null);
       Path src = SandboxFixture.image(dir.resolve("broken.img"), 2 << 20, 2, false);
-      Result up = fx.run("upload", src.toString(), "--name", "broken", "--workers", "2");
+      Result up =
+          fx.run("upload", src.toString(), "--name", "broken", "--workers", "2",
+              "--retries", "2", "--retry-delay", "10");
       assertThat(up.exit()).as(up.toString()).isEqualTo(1);
+      assertThat(up.err()).contains("failed after 3 tries");
+      assertThat(up.err()).contains("diskferry: retrying PUT bytes 0-");
       assertThat(up.err()).contains("diskferry: error: ").doesNotContain("/images/" + "0");
       assertThat(up.err().lines().filter(l -> l.startsWith("diskferry: error:")).count())
           .isEqualTo(1);
@@ -67,6 +71,45 @@ class EngineVariantsTest {
       for (JsonNode t : Json.mapper().readTree(status.out())) {
         assertThat(t.get("phase").asText()).isEqualTo("finished_failure");
       }
+    }
+  }
+
+  @Test
+  void transientDataPlaneFailuresAreRetriedAndCounted() throws IOException {
+    try (SandboxFixture fx = fixture(fast())) {
+      java.util.concurrent.atomic.AtomicInteger puts = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicInteger gets = new java.util.concurrent.atomic.AtomicInteger();
+      fx.sandbox.setFaultHook(
+          r -> {
+            if (!r.dataPlane()) {
+              return null;
+            }
+            if (r.method().equals("PUT")) {
+              int n = puts.incrementAndGet();
+              return n % 3 == 0
+                  ? FaultHook.Action.respond(503, "busy")
+                  : n % 5 == 0 ? FaultHook.Action.resetAfter(10_000) : null;
+            }
+            if (r.method().equals("GET") && !r.path().endsWith("/extents")) {
+              return gets.incrementAndGet() % 3 == 0 ? FaultHook.Action.resetAfter(20_000) : null;
+            }
+            return null;
+          });
+      Path src = SandboxFixture.image(dir.resolve("flaky.img"), (3 << 20) + 777, 4, true);
+      Result up =
+          fx.run("-o", "json", "upload", src.toString(), "--name", "flaky", "--workers", "3",
+              "--buffer-size", "64K", "--range-size", "256K", "--retry-delay", "5");
+      assertThat(up.exit()).as(up.toString()).isZero();
+      JsonNode j = Json.mapper().readTree(up.out());
+      assertThat(j.get("retries").asInt()).isPositive();
+      assertThat(up.err()).contains("\"event\":\"retry\"");
+      Path back = dir.resolve("flaky-back.img");
+      Result down =
+          fx.run("-o", "json", "download", j.get("disk_id").asText(), back.toString(),
+              "--workers", "3", "--range-size", "256K", "--retry-delay", "5");
+      assertThat(down.exit()).as(down.toString()).isZero();
+      assertThat(Json.mapper().readTree(down.out()).get("retries").asInt()).isPositive();
+      assertThat(Files.mismatch(src, back)).isEqualTo(-1L);
     }
   }
 
