@@ -4,11 +4,14 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.diskferry.error.DiskferryException;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.ovirt.ImageTransfer;
 import org.diskferry.ovirt.OvirtBackend;
 import org.diskferry.ovirt.Poll;
 import org.diskferry.ovirt.TransferPhase;
+import org.diskferry.transfer.Journal;
+import org.diskferry.transfer.JournalStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -35,7 +38,26 @@ final class CancelCommand extends EngineCommand {
   public Integer call() {
     try (OvirtBackend backend = connect()) {
       EngineClient engine = backend.engine();
-      ImageTransfer t = engine.transfer(transferId);
+      JournalStore store = JournalStore.fromEnvironment(cli().env);
+      Optional<Journal> journal = store.load(transferId);
+      Optional<ImageTransfer> found = engine.findTransfer(transferId);
+      if (found.isEmpty() && journal.isPresent()) {
+        forget(store, journal.get());
+        if (json()) {
+          Map<String, Object> o = new LinkedHashMap<>();
+          o.put("command", "cancel");
+          o.put("transfer_id", transferId);
+          o.put("phase", "gone");
+          o.put("journal_removed", true);
+          printJson(o);
+        } else {
+          out().println("transfer " + transferId + " is gone from the engine; removed its journal");
+        }
+        return 0;
+      }
+      ImageTransfer t =
+          found.orElseThrow(
+              () -> DiskferryException.notFound("transfer " + transferId + " not found"));
       TransferPhase end = t.phase();
       if (!end.isFinished()) {
         engine.cancelTransfer(transferId);
@@ -53,6 +75,7 @@ final class CancelCommand extends EngineCommand {
                       : Optional.empty();
                 });
       }
+      journal.ifPresent(j -> forget(store, j));
       boolean diskRemoved =
           "upload".equals(t.direction())
               && t.diskId() != null
@@ -64,6 +87,7 @@ final class CancelCommand extends EngineCommand {
         o.put("disk_id", t.diskId());
         o.put("phase", end.wire());
         o.put("disk_removed", diskRemoved);
+        o.put("journal_removed", journal.isPresent());
         printJson(o);
       } else {
         out().println(
@@ -77,6 +101,18 @@ final class CancelCommand extends EngineCommand {
       return 0;
     } finally {
       closeLog();
+    }
+  }
+
+  /** Removes a journal, and a download's partial file with it. */
+  private void forget(JournalStore store, Journal j) {
+    store.delete(j.transferId());
+    if (j.direction() == org.diskferry.transfer.Direction.DOWNLOAD) {
+      try {
+        java.nio.file.Files.deleteIfExists(java.nio.file.Path.of(j.localPath() + ".part"));
+      } catch (java.io.IOException e) {
+        cli().warn("cannot remove " + j.localPath() + ".part: " + e.getMessage());
+      }
     }
   }
 }

@@ -18,6 +18,7 @@ import picocli.CommandLine.ScopeType;
       DownloadCommand.class,
       StatusCommand.class,
       CancelCommand.class,
+      ResumeCommand.class,
       ListCommand.class,
       SandboxCommand.class,
       picocli.CommandLine.HelpCommand.class

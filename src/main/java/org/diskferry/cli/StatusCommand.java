@@ -4,18 +4,27 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.diskferry.cli.progress.ByteSizes;
+import org.diskferry.error.DiskferryException;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.ovirt.ImageTransfer;
 import org.diskferry.ovirt.OvirtBackend;
+import org.diskferry.transfer.Journal;
+import org.diskferry.transfer.JournalStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** {@code diskferry status [TRANSFER_ID]}: show one transfer or all that the engine knows. */
+/**
+ * {@code diskferry status [TRANSFER_ID]}: the engine's transfers and the local journals together,
+ * with what {@code resume} can continue.
+ */
 @Command(
     name = "status",
     mixinStandardHelpOptions = true,
-    description = "Show one transfer, or all transfers the engine knows.")
+    description =
+        "Show one transfer, or all transfers the engine knows and the local journals of"
+            + " interrupted ones.")
 final class StatusCommand extends EngineCommand {
 
   @Parameters(index = "0", arity = "0..1", paramLabel = "TRANSFER_ID", description = "A transfer id.")
@@ -23,29 +32,46 @@ final class StatusCommand extends EngineCommand {
 
   @Override
   public Integer call() {
+    JournalStore store = JournalStore.fromEnvironment(cli().env);
     try (OvirtBackend backend = connect()) {
       EngineClient engine = backend.engine();
-      List<ImageTransfer> transfers =
-          transferId != null ? List.of(engine.transfer(transferId)) : engine.transfers();
-      if (json()) {
-        List<Map<String, Object>> list = new ArrayList<>();
-        for (ImageTransfer t : transfers) {
-          list.add(toJson(t));
+      List<Map<String, Object>> rows = new ArrayList<>();
+      if (transferId != null) {
+        Optional<ImageTransfer> t = engine.findTransfer(transferId);
+        Optional<Journal> j = store.load(transferId);
+        if (t.isEmpty() && j.isEmpty()) {
+          throw DiskferryException.notFound("transfer " + transferId + " not found");
         }
-        printJson(transferId != null ? list.get(0) : list);
-      } else if (transfers.isEmpty()) {
+        rows.add(row(t.orElse(null), j.orElse(null)));
+      } else {
+        List<Journal> journals = store.list();
+        for (ImageTransfer t : engine.transfers()) {
+          Journal j =
+              journals.stream().filter(x -> x.transferId().equals(t.id())).findFirst().orElse(null);
+          rows.add(row(t, j));
+        }
+        for (Journal j : journals) {
+          if (rows.stream().noneMatch(r -> j.transferId().equals(r.get("id")))) {
+            rows.add(row(null, j));
+          }
+        }
+      }
+      if (json()) {
+        printJson(transferId != null ? rows.get(0) : rows);
+      } else if (rows.isEmpty()) {
         out().println("no transfers");
       } else {
-        out().printf("%-36s  %-36s  %-9s  %-18s  %s%n", "ID", "DISK", "DIRECTION", "PHASE",
-            "TRANSFERRED");
-        for (ImageTransfer t : transfers) {
+        String fmt = "%-36s  %-36s  %-9s  %-18s  %-21s  %s%n";
+        out().printf(fmt, "ID", "DISK", "DIRECTION", "PHASE", "DONE", "RESUMABLE");
+        for (Map<String, Object> r : rows) {
           out().printf(
-              "%-36s  %-36s  %-9s  %-18s  %s%n",
-              t.id(),
-              t.diskId() == null ? "-" : t.diskId(),
-              t.direction() == null ? "-" : t.direction(),
-              t.phase().wire(),
-              t.transferred() == null ? "-" : ByteSizes.format(t.transferred()));
+              fmt,
+              r.get("id"),
+              orDash(r.get("disk_id")),
+              orDash(r.get("direction")),
+              r.get("phase"),
+              done(r),
+              Boolean.TRUE.equals(r.get("resumable")) ? "yes" : "no");
         }
       }
       return 0;
@@ -54,17 +80,43 @@ final class StatusCommand extends EngineCommand {
     }
   }
 
-  static Map<String, Object> toJson(ImageTransfer t) {
+  private static Object orDash(Object o) {
+    return o == null ? "-" : o;
+  }
+
+  private static String done(Map<String, Object> r) {
+    Object done = r.get("bytes_done");
+    Object size = r.get("size");
+    if (done == null) {
+      Object t = r.get("transferred");
+      return t == null ? "-" : ByteSizes.format((Long) t);
+    }
+    return ByteSizes.format((Long) done) + (size == null ? "" : " / " + ByteSizes.format((Long) size));
+  }
+
+  static Map<String, Object> row(ImageTransfer t, Journal j) {
     Map<String, Object> o = new LinkedHashMap<>();
-    o.put("id", t.id());
-    o.put("disk_id", t.diskId());
-    o.put("direction", t.direction());
-    o.put("phase", t.phase().wire());
-    o.put("transferred", t.transferred());
-    o.put("active", t.active());
-    o.put("host_id", t.hostId());
-    o.put("inactivity_timeout", t.inactivityTimeout());
-    o.put("timeout_policy", t.timeoutPolicy());
+    o.put("id", t != null ? t.id() : j.transferId());
+    o.put("disk_id", t != null && t.diskId() != null ? t.diskId() : j == null ? null : j.diskId());
+    o.put(
+        "direction",
+        t != null ? t.direction() : j.direction().wire());
+    o.put("phase", t != null ? t.phase().wire() : "gone");
+    o.put("transferred", t == null ? null : t.transferred());
+    if (t != null) {
+      o.put("active", t.active());
+      o.put("host_id", t.hostId());
+      o.put("inactivity_timeout", t.inactivityTimeout());
+      o.put("timeout_policy", t.timeoutPolicy());
+    }
+    o.put("journal", j != null);
+    if (j != null) {
+      o.put("bytes_done", j.bytesDone());
+      o.put("size", j.size());
+      o.put("local_path", j.localPath());
+      o.put("age_seconds", Math.max(0, (System.currentTimeMillis() - j.updated()) / 1000));
+    }
+    o.put("resumable", j != null && (t == null || !t.phase().wire().equals("finished_success")));
     return o;
   }
 }

@@ -6,7 +6,6 @@ import org.diskferry.cli.progress.ByteSizes;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.ovirt.OvirtBackend;
 import org.diskferry.transfer.Orchestrator;
-import org.diskferry.transfer.TransferInterruptedException;
 import org.diskferry.transfer.TransferListener;
 import org.diskferry.transfer.TransferRequest;
 import org.diskferry.transfer.TransferResult;
@@ -56,6 +55,13 @@ abstract class TransferCommand extends EngineCommand {
       defaultValue = "500",
       description = "Delay before the first retry; it doubles up to 15 s.")
   long retryDelayMillis;
+
+  @Option(
+      names = "--cancel-on-interrupt",
+      description =
+          "On SIGINT/SIGTERM or when retries run out, cancel the transfer (an upload's disk is"
+              + " removed) instead of suspending it for 'diskferry resume'.")
+  boolean cancelOnInterrupt;
 
   @Option(
       names = "--heartbeat",
@@ -120,22 +126,24 @@ abstract class TransferCommand extends EngineCommand {
 
   /** Runs the request with signal handling, prints the result, returns the exit code. */
   int transfer(TransferRequest request) {
+    return execute(o -> o.run(request));
+  }
+
+  /** Runs a transfer through an orchestrator with journals and signal handling. */
+  int execute(java.util.function.Function<Orchestrator, TransferResult> job) {
     TransferListener listener = listener();
     try (OvirtBackend backend = connect()) {
-      Orchestrator orchestrator = new Orchestrator(backend, listener, retryPolicy());
+      Orchestrator orchestrator =
+          new Orchestrator(
+              backend,
+              listener,
+              retryPolicy(),
+              org.diskferry.transfer.JournalStore.fromEnvironment(cli().env),
+              cancelOnInterrupt);
       if (cli().signals) {
         Signals.install(sig -> orchestrator.interrupt("interrupted by " + sig));
       }
-      TransferResult r;
-      try {
-        r = orchestrator.run(request);
-      } catch (TransferInterruptedException e) {
-        if (e.transferId() != null) {
-          listener.warn("transfer " + e.transferId() + " was ended; nothing is left locked");
-        }
-        throw e;
-      }
-      printResult(r);
+      printResult(job.apply(orchestrator));
       return 0;
     } finally {
       if (listener instanceof AutoCloseable c) {

@@ -9,6 +9,7 @@ import okhttp3.OkHttpClient;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Backend;
 import org.diskferry.transfer.Direction;
+import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.TransferListener;
 import org.diskferry.transfer.TransferRequest;
 import org.diskferry.transfer.TransferSession;
@@ -153,8 +154,13 @@ public final class OvirtBackend implements Backend {
             new TransferSpec(
                 disk.id(), direction.wire(), hostId, req.inactivityTimeout(), req.timeoutPolicy()));
     l.info("created image transfer " + t.id());
-    OvirtSession session =
-        new OvirtSession(engine, t.id(), disk, direction, createdDisk, readsAsZeros);
+    return attach(
+        new OvirtSession(engine, t.id(), disk, direction, createdDisk, readsAsZeros), t, req, l);
+  }
+
+  /** Waits until the transfer moves data and connects the session to its data plane. */
+  private TransferSession attach(
+      OvirtSession session, ImageTransfer t, TransferRequest req, TransferListener l) {
     try {
       t = waitTransferring(t);
       ImageioClient imageio =
@@ -166,12 +172,92 @@ public final class OvirtBackend implements Backend {
         throw DiskferryException.failed(
             "cannot reach the imageio data plane of transfer " + t.id() + ": " + e.getMessage());
       }
-      session.attach(imageio, direction == Direction.UPLOAD ? opts.maxWriters() : opts.maxReaders());
+      session.attach(
+          imageio,
+          session.direction() == Direction.UPLOAD ? opts.maxWriters() : opts.maxReaders());
       return session;
     } catch (RuntimeException e) {
       session.abort(e, l);
       throw e;
     }
+  }
+
+  @Override
+  public String endpoint() {
+    return engine.engineUrl();
+  }
+
+  @Override
+  public TransferSession reopen(Journal j, TransferRequest req, TransferListener l) {
+    Optional<ImageTransfer> found = engine.findTransfer(j.transferId());
+    if (found.isPresent()) {
+      ImageTransfer t = found.get();
+      TransferPhase p = t.phase();
+      if (p == TransferPhase.FINALIZING_SUCCESS) {
+        p = waitSettled(j.transferId());
+      }
+      if (p == TransferPhase.FINISHED_SUCCESS) {
+        return null;
+      }
+      boolean live =
+          p == TransferPhase.TRANSFERRING
+              || p == TransferPhase.RESUMING
+              || p == TransferPhase.INITIALIZING
+              || p.isPaused();
+      if (live && j.direction() == Direction.UPLOAD) {
+        if (p.isPaused()) {
+          l.info("resuming paused transfer " + t.id());
+          engine.resumeTransfer(t.id());
+          t = engine.transfer(t.id());
+        }
+        Disk disk = engine.disk(j.diskId());
+        return attach(
+            new OvirtSession(
+                engine, t.id(), disk, Direction.UPLOAD, j.createdDisk(), j.readsAsZeros()),
+            t,
+            req,
+            l);
+      }
+      if (live) {
+        // A download session cannot be paused; end it and open a fresh one below.
+        engine.finalizeTransfer(t.id());
+      }
+      waitSettled(t.id());
+    }
+    Disk disk =
+        engine
+            .findDisk(j.diskId())
+            .orElseThrow(
+                () ->
+                    DiskferryException.notFound(
+                        "disk " + j.diskId() + " no longer exists (the engine removes the disk of"
+                            + " a cancelled upload); transfer " + j.transferId()
+                            + " cannot be resumed: start it again"));
+    disk =
+        Poll.until(
+            OvirtSession.CANCEL_TIMEOUT,
+            "disk " + disk.id() + " to be unlocked",
+            () -> {
+              Disk d = engine.disk(j.diskId());
+              return "locked".equals(d.status()) ? Optional.empty() : Optional.of(d);
+            });
+    checkUsable(disk);
+    String hostId = req.host() == null ? null : engine.host(req.host()).id();
+    return open(req, disk, j.direction(), hostId, j.createdDisk(), j.readsAsZeros(), l);
+  }
+
+  /** Waits until a transfer is finished, or gone; returns its last phase. */
+  private TransferPhase waitSettled(String id) {
+    return Poll.until(
+        OvirtSession.CANCEL_TIMEOUT,
+        "transfer " + id + " to finish",
+        () -> {
+          Optional<ImageTransfer> t = engine.findTransfer(id);
+          if (t.isEmpty()) {
+            return Optional.of(TransferPhase.UNKNOWN);
+          }
+          return t.get().phase().isFinished() ? Optional.of(t.get().phase()) : Optional.empty();
+        });
   }
 
   private ImageTransfer waitTransferring(ImageTransfer first) {

@@ -76,6 +76,28 @@ final class OvirtSession implements TransferSession, DataChannel {
   }
 
   @Override
+  public boolean createdDisk() {
+    return createdDisk;
+  }
+
+  Direction direction() {
+    return direction;
+  }
+
+  @Override
+  public void suspend(TransferListener l) {
+    closeImageio();
+    if (direction == Direction.UPLOAD) {
+      l.phase("pausing transfer");
+      engine.pauseTransfer(transferId);
+      return;
+    }
+    l.phase("finalizing transfer");
+    engine.finalizeTransfer(transferId);
+    waitFinished(CANCEL_TIMEOUT, "transfer " + transferId + " to finish");
+  }
+
+  @Override
   public DataChannel data() {
     return this;
   }

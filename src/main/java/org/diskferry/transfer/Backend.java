@@ -13,6 +13,16 @@ public interface Backend extends AutoCloseable {
   /** Finds the disk and opens a download session on it. */
   TransferSession openDownload(TransferRequest request, TransferListener listener);
 
+  /**
+   * Opens a session to continue the journal's transfer: the same transfer if it can still move
+   * data (resumed when paused), else a new one on the same disk. Returns null when the transfer
+   * already finished successfully.
+   */
+  TransferSession reopen(Journal journal, TransferRequest request, TransferListener listener);
+
+  /** Which server this backend talks to, as recorded in journals (e.g. the engine URL). */
+  String endpoint();
+
   @Override
   void close();
 }

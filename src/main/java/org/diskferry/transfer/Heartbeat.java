@@ -22,8 +22,20 @@ final class Heartbeat implements AutoCloseable {
     this.timer = timer;
   }
 
+  /** How often the journal records the ranges done. */
+  static final Duration CHECKPOINT = Duration.ofSeconds(2);
+
   static Heartbeat start(
       TransferSession session, Duration every, AtomicLong progress, TransferListener listener) {
+    return start(session, every, progress, listener, null);
+  }
+
+  static Heartbeat start(
+      TransferSession session,
+      Duration every,
+      AtomicLong progress,
+      TransferListener listener,
+      JournalKeeper keeper) {
     ScheduledExecutorService timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -35,6 +47,7 @@ final class Heartbeat implements AutoCloseable {
     long tickMs = Math.min(1000, periodMs);
     long[] lastExtend = {System.nanoTime()};
     long[] lastMove = {System.nanoTime(), progress.get()};
+    long[] lastCheckpoint = {System.nanoTime()};
     timer.scheduleWithFixedDelay(
         () -> {
           long now = System.nanoTime();
@@ -42,6 +55,10 @@ final class Heartbeat implements AutoCloseable {
             if (now - lastExtend[0] >= TimeUnit.MILLISECONDS.toNanos(periodMs)) {
               lastExtend[0] = now;
               session.heartbeat();
+            }
+            if (keeper != null && now - lastCheckpoint[0] >= CHECKPOINT.toNanos()) {
+              lastCheckpoint[0] = now;
+              keeper.checkpoint();
             }
             long p = progress.get();
             if (p != lastMove[1]) {

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
@@ -18,38 +19,60 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongConsumer;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
 import org.diskferry.error.DiskferryException;
 
 /**
  * Runs one upload or download: asks the backend for a session, splits the image into ranges, moves
  * them with a pool of workers while a heartbeat keeps the session alive, then completes the
- * session, or aborts it on any failure so nothing is left locked. Never prints: everything goes to
- * the {@link TransferListener}.
+ * session. Never prints: everything goes to the {@link TransferListener}.
+ *
+ * <p>With a {@link JournalStore}, the ranges done are recorded as they are flushed, and an
+ * interruption or a transient failure that outlived the retries suspends the transfer (an upload
+ * is paused, a download finalized with its partial file kept) so that {@link #resume} can finish
+ * it later. Any other failure ends the session for good: an upload is cancelled (the platform
+ * removes the half-written disk), a download finalized and its partial file removed.
  */
 public final class Orchestrator {
 
   private final Backend backend;
   private final TransferListener listener;
   private final RetryPolicy retry;
+  private final JournalStore journals;
+  private final boolean cancelOnInterrupt;
   private final AtomicInteger retries = new AtomicInteger();
   private final AtomicReference<String> interruptReason = new AtomicReference<>();
   private volatile TransferSession current;
 
   public Orchestrator(Backend backend, TransferListener listener) {
-    this(backend, listener, RetryPolicy.DEFAULT);
+    this(backend, listener, RetryPolicy.DEFAULT, null, true);
   }
 
   public Orchestrator(Backend backend, TransferListener listener, RetryPolicy retry) {
-    this.backend = backend;
-    this.listener = listener;
-    this.retry = retry;
+    this(backend, listener, retry, null, true);
   }
 
   /**
-   * Asks a running transfer to stop at the next buffer boundary; {@link #run} then ends the session
-   * (cancel for uploads, finalize for downloads) and throws {@link TransferInterruptedException}.
+   * @param journals where to keep resume journals, or null to keep none
+   * @param cancelOnInterrupt end the transfer for good when interrupted, even with journals
+   */
+  public Orchestrator(
+      Backend backend,
+      TransferListener listener,
+      RetryPolicy retry,
+      JournalStore journals,
+      boolean cancelOnInterrupt) {
+    this.backend = backend;
+    this.listener = listener;
+    this.retry = retry;
+    this.journals = journals;
+    this.cancelOnInterrupt = cancelOnInterrupt || journals == null;
+  }
+
+  /**
+   * Asks a running transfer to stop at the next buffer boundary; {@link #run} then suspends or
+   * ends the session and throws {@link TransferInterruptedException}.
    */
   public void interrupt(String reason) {
     interruptReason.compareAndSet(null, reason);
@@ -69,41 +92,21 @@ public final class Orchestrator {
     listener.phase("inspecting image");
     Path src = req.localPath();
     long size = LocalImage.checkSource(src);
+    long modified = modified(src);
     try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ)) {
       checkInterrupted(null);
       TransferSession session = backend.openUpload(req, size, listener);
-      current = session;
-      try {
-        checkInterrupted(session);
-        // The backend checked that the image fits before it opened the transfer: cancelling an
-        // upload transfer makes the engine remove the disk, so that check cannot wait until now.
-        List<Range> ranges = Range.split(size, req.rangeSize());
-        int workers = Math.max(1, Math.min(req.workers(), session.maxConnections()));
-        listener.phase("uploading");
-        long sent = moveRanges(session, ranges, size, workers, req, new UploadWork(in, session));
-        checkInterrupted(session);
-        listener.phase("finalizing transfer");
-        withRetries("flush", () -> session.data().flush());
-        String phase = session.complete(listener);
-        listener.phase("upload completed");
-        return new TransferResult(
-            Direction.UPLOAD,
-            session.transferId(),
-            session.diskId(),
-            phase,
-            size,
-            sent,
-            seconds(started),
-            workers,
-            retries.get());
-      } catch (RuntimeException | Error e) {
-        abort(session, e);
-        throw e;
-      }
+      Journal j =
+          new Journal(
+              Journal.VERSION, session.transferId(), session.diskId(), Direction.UPLOAD,
+              backend.endpoint(), src.toAbsolutePath().toString(), size, modified,
+              session.size(), session.createdDisk(), session.targetReadsAsZeros(), List.of(),
+              System.currentTimeMillis());
+      return drive(
+          session, j, Range.split(size, req.rangeSize()), new UploadWork(in, session), req,
+          started, null, () -> {});
     } catch (IOException e) {
       throw DiskferryException.badInput("cannot read " + src + ": " + e.getMessage());
-    } finally {
-      current = null;
     }
   }
 
@@ -111,64 +114,328 @@ public final class Orchestrator {
     long started = System.nanoTime();
     Path target = req.localPath().toAbsolutePath();
     LocalImage.checkTarget(target, req.force());
-    Path part = target.resolveSibling(target.getFileName() + ".part");
+    Path part = partFile(target);
     checkInterrupted(null);
     TransferSession session = backend.openDownload(req, listener);
-    current = session;
-    boolean done = false;
-    try (FileChannel out =
-        FileChannel.open(
-            part,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING)) {
-      checkInterrupted(session);
-      long size = session.size();
+    FileChannel out;
+    try {
+      out =
+          FileChannel.open(
+              part,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING);
       // A sparse file of the disk's size: zero extents are never written, so they stay holes.
-      if (size > 0) {
-        out.write(ByteBuffer.allocate(1), size - 1);
+      if (session.size() > 0) {
+        out.write(ByteBuffer.allocate(1), session.size() - 1);
       }
-      List<DataChannel.Extent> extents =
-          session.data().extents().orElse(List.of(new DataChannel.Extent(0, size, false)));
-      List<Range> ranges = Range.split(clip(extents, size), req.rangeSize());
-      int workers = Math.max(1, Math.min(req.workers(), session.maxConnections()));
-      listener.phase("downloading");
-      long received = moveRanges(session, ranges, size, workers, req, new DownloadWork(out, session));
-      checkInterrupted(session);
-      out.force(true);
-      out.close();
-      moveIntoPlace(part, target, req.force());
-      done = true;
-      listener.phase("finalizing transfer");
-      String phase = session.complete(listener);
-      listener.phase("download completed");
-      return new TransferResult(
-          Direction.DOWNLOAD,
-          session.transferId(),
-          session.diskId(),
-          phase,
-          size,
-          received,
-          seconds(started),
-          workers,
-          retries.get());
     } catch (IOException e) {
       abort(session, e);
       throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
-    } catch (RuntimeException | Error e) {
-      if (!done) {
+    }
+    Journal j =
+        new Journal(
+            Journal.VERSION, session.transferId(), session.diskId(), Direction.DOWNLOAD,
+            backend.endpoint(), target.toString(), 0, 0, session.size(), false, false, List.of(),
+            System.currentTimeMillis());
+    return downloadInto(session, j, out, target, part, req, started, false);
+  }
+
+  /**
+   * Continues an interrupted transfer from its journal: the same transfer if the platform still
+   * has it (resumed if paused), else a new one on the same disk; only the ranges not done move.
+   */
+  public TransferResult resume(String transferId, TransferRequest req) {
+    if (journals == null) {
+      throw new IllegalStateException("resume needs a journal store");
+    }
+    long started = System.nanoTime();
+    Journal j =
+        journals
+            .load(transferId)
+            .orElseThrow(
+                () ->
+                    DiskferryException.notFound(
+                        "no journal of transfer " + transferId + " in " + journals.dir()
+                            + "; nothing to resume"));
+    if (!backend.endpoint().equals(j.endpoint())) {
+      throw DiskferryException.badInput(
+          "transfer " + transferId + " belongs to " + j.endpoint() + ", not "
+              + backend.endpoint() + "; use --engine-url " + j.endpoint());
+    }
+    Path local = Path.of(j.localPath());
+    if (j.direction() == Direction.UPLOAD) {
+      checkUnchanged(j, local);
+    } else {
+      checkPartial(j, local, req.force());
+    }
+    listener.phase("resuming transfer");
+    TransferSession session = backend.reopen(j, req, listener);
+    if (session == null) {
+      // The platform finished it before we were stopped: nothing left to do.
+      journals.delete(transferId);
+      listener.phase((j.direction() == Direction.UPLOAD ? "upload" : "download") + " completed");
+      return new TransferResult(
+          j.direction(), j.transferId(), j.diskId(), "finished_success", j.size(), 0,
+          seconds(started), 0, 0);
+    }
+    if (!session.transferId().equals(j.transferId())) {
+      listener.info("continuing in new transfer " + session.transferId());
+      Journal moved = j.withTransferId(session.transferId(), System.currentTimeMillis());
+      save(moved);
+      journals.delete(j.transferId());
+      j = moved;
+    }
+    if (j.direction() == Direction.UPLOAD) {
+      try (FileChannel in = FileChannel.open(local, StandardOpenOption.READ)) {
+        List<Range> todo = new ArrayList<>();
+        for (Range r : Range.split(j.localSize(), req.rangeSize())) {
+          todo.addAll(j.remaining(r));
+        }
+        return drive(
+            session, j, todo, new UploadWork(in, session), req, started, null, () -> {});
+      } catch (IOException e) {
         abort(session, e);
+        throw DiskferryException.badInput("cannot read " + local + ": " + e.getMessage());
       }
+    }
+    Path part = partFile(local);
+    FileChannel out;
+    try {
+      out = FileChannel.open(part, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      abort(session, e);
+      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
+    }
+    return downloadInto(session, j, out, local, part, req, started, true);
+  }
+
+  private TransferResult downloadInto(
+      TransferSession session,
+      Journal j,
+      FileChannel out,
+      Path target,
+      Path part,
+      TransferRequest req,
+      long started,
+      boolean resumed) {
+    try (out) {
+      List<DataChannel.Extent> extents;
+      try {
+        extents =
+            session
+                .data()
+                .extents()
+                .orElse(List.of(new DataChannel.Extent(0, session.size(), false)));
+      } catch (IOException e) {
+        extents = List.of(new DataChannel.Extent(0, session.size(), false));
+      }
+      List<Range> todo = new ArrayList<>();
+      for (Range r : Range.split(clip(extents, session.size()), req.rangeSize())) {
+        todo.addAll(resumed ? j.remaining(r) : List.of(r));
+      }
+      return drive(
+          session,
+          j,
+          todo,
+          new DownloadWork(out, session),
+          req,
+          started,
+          out,
+          () -> {
+            try {
+              out.force(true);
+              moveIntoPlace(part, target, req.force() || resumed);
+            } catch (IOException e) {
+              throw DiskferryException.failed("cannot write " + target + ": " + e.getMessage());
+            }
+          },
+          () -> deletePart(part));
+    } catch (IOException e) {
+      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
+    }
+  }
+
+  private TransferResult drive(
+      TransferSession session,
+      Journal journal,
+      List<Range> todo,
+      RangeWork work,
+      TransferRequest req,
+      long started,
+      FileChannel localSync,
+      Runnable beforeComplete) {
+    return drive(session, journal, todo, work, req, started, localSync, beforeComplete, () -> {});
+  }
+
+  /**
+   * Moves {@code todo} and completes the session; on failure suspends it (resumable) or ends it
+   * (not resumable), keeping the journal only in the first case.
+   */
+  private TransferResult drive(
+      TransferSession session,
+      Journal journal,
+      List<Range> todo,
+      RangeWork work,
+      TransferRequest req,
+      long started,
+      FileChannel localSync,
+      Runnable beforeComplete,
+      Runnable onAbort) {
+    current = session;
+    boolean upload = journal.direction() == Direction.UPLOAD;
+    JournalKeeper keeper =
+        journals == null
+            ? null
+            : new JournalKeeper(
+                journals,
+                journal,
+                upload
+                    ? () -> withRetries("flush", () -> session.data().flush())
+                    : () -> localSync.force(false),
+                listener);
+    try {
+      if (keeper != null) {
+        keeper.save();
+      }
+      checkInterrupted(session);
+      int workers = Math.max(1, Math.min(req.workers(), session.maxConnections()));
+      listener.phase(upload ? "uploading" : "downloading");
+      long moved =
+          moveRanges(session, todo, journal.bytesDone(), workers, req, work, keeper);
+      checkInterrupted(session);
+      listener.phase("finalizing transfer");
+      if (upload) {
+        withRetries("flush", () -> session.data().flush());
+      }
+      beforeComplete.run();
+      String phase = session.complete(listener);
+      if (keeper != null) {
+        keeper.delete();
+      }
+      listener.phase((upload ? "upload" : "download") + " completed");
+      return new TransferResult(
+          journal.direction(), session.transferId(), session.diskId(), phase,
+          journal.direction() == Direction.UPLOAD ? journal.localSize() : session.size(),
+          moved, seconds(started), workers, retries.get());
+    } catch (TransferInterruptedException e) {
+      if (keeper != null && !cancelOnInterrupt) {
+        suspend(session, keeper);
+        throw new TransferInterruptedException(
+            interruptReason.get() + "; transfer " + session.transferId()
+                + " is suspended: run 'diskferry resume " + session.transferId()
+                + "' to continue or 'diskferry cancel " + session.transferId() + "' to drop it",
+            session.transferId());
+      }
+      end(session, keeper, e, onAbort);
+      throw e;
+    } catch (RetriesExhausted e) {
+      if (keeper != null && !cancelOnInterrupt) {
+        suspend(session, keeper);
+        throw DiskferryException.transientFailure(
+            "transfer " + session.transferId() + ": " + e.getMessage()
+                + "; run 'diskferry resume " + session.transferId() + "' to continue",
+            e);
+      }
+      end(session, keeper, e, onAbort);
+      throw DiskferryException.failed(
+          "transfer " + session.transferId() + " failed while moving data: " + e.getMessage()
+              + (e.getCause() instanceof java.net.SocketException
+                  ? " (the data connection to the server was lost)"
+                  : ""));
+    } catch (RuntimeException | Error e) {
+      end(session, keeper, e, onAbort);
       throw e;
     } finally {
       current = null;
-      if (!done) {
-        try {
-          Files.deleteIfExists(part);
-        } catch (IOException e) {
-          listener.warn("cannot remove " + part + ": " + e.getMessage());
-        }
+    }
+  }
+
+  private void suspend(TransferSession session, JournalKeeper keeper) {
+    try {
+      keeper.checkpoint();
+    } catch (RuntimeException e) {
+      listener.warn("could not record the last ranges done: " + e.getMessage());
+    }
+    try {
+      session.suspend(listener);
+    } catch (RuntimeException e) {
+      listener.warn("could not suspend transfer " + session.transferId() + ": " + e.getMessage());
+    }
+  }
+
+  private void end(TransferSession session, JournalKeeper keeper, Throwable cause, Runnable onAbort) {
+    abort(session, cause);
+    onAbort.run();
+    if (keeper != null) {
+      try {
+        keeper.delete();
+      } catch (RuntimeException e) {
+        listener.warn(e.getMessage());
       }
+    }
+  }
+
+  private void deletePart(Path part) {
+    try {
+      Files.deleteIfExists(part);
+    } catch (IOException e) {
+      listener.warn("cannot remove " + part + ": " + e.getMessage());
+    }
+  }
+
+  private void save(Journal j) {
+    try {
+      journals.save(j);
+    } catch (IOException e) {
+      throw DiskferryException.failed("cannot save the journal: " + e.getMessage());
+    }
+  }
+
+  static Path partFile(Path target) {
+    return target.resolveSibling(target.getFileName() + ".part");
+  }
+
+  private static long modified(Path p) {
+    try {
+      return Files.getLastModifiedTime(p).toMillis();
+    } catch (IOException e) {
+      throw DiskferryException.badInput("cannot read " + p + ": " + e.getMessage());
+    }
+  }
+
+  private static void checkUnchanged(Journal j, Path src) {
+    if (!Files.isRegularFile(src)) {
+      throw DiskferryException.badInput(
+          src + " is gone; transfer " + j.transferId() + " cannot be resumed (cancel it with"
+              + " 'diskferry cancel " + j.transferId() + "')");
+    }
+    try {
+      if (Files.size(src) != j.localSize()
+          || Files.getLastModifiedTime(src).toMillis() != j.localModified()) {
+        throw DiskferryException.badInput(
+            src + " changed since transfer " + j.transferId() + " began (size or modification"
+                + " time differ); it cannot be resumed: cancel it with 'diskferry cancel "
+                + j.transferId() + "' and upload again");
+      }
+    } catch (IOException e) {
+      throw DiskferryException.badInput("cannot read " + src + ": " + e.getMessage());
+    }
+  }
+
+  private static void checkPartial(Journal j, Path target, boolean force) {
+    Path part = partFile(target);
+    try {
+      if (!Files.isRegularFile(part) || Files.size(part) != j.size()) {
+        throw DiskferryException.badInput(
+            part + " is missing or has the wrong size; download transfer " + j.transferId()
+                + " cannot be resumed: download again");
+      }
+    } catch (IOException e) {
+      throw DiskferryException.badInput("cannot read " + part + ": " + e.getMessage());
+    }
+    if (Files.exists(target) && !force) {
+      throw DiskferryException.badInput(target + " already exists; use --force to overwrite it");
     }
   }
 
@@ -201,8 +468,15 @@ public final class Orchestrator {
     long move(Range range, ByteBuffer buffer, LongConsumer moved) throws IOException;
   }
 
+  /** A worker left a range unfinished because the transfer is being interrupted. */
+  private static final class Stopped extends RuntimeException {
+    Stopped() {
+      super(null, null, false, false);
+    }
+  }
+
   /** A data-plane call that may be tried again. */
-  private interface DataCall {
+  interface DataCall {
     void run() throws IOException;
   }
 
@@ -251,15 +525,17 @@ public final class Orchestrator {
   private long moveRanges(
       TransferSession session,
       List<Range> ranges,
-      long size,
+      long alreadyDone,
       int workers,
       TransferRequest req,
-      RangeWork work) {
+      RangeWork work,
+      JournalKeeper keeper) {
+    long size = session.size();
     ConcurrentLinkedQueue<Range> queue = new ConcurrentLinkedQueue<>(ranges);
-    AtomicLong progress = new AtomicLong();
+    AtomicLong progress = new AtomicLong(alreadyDone);
     AtomicLong wire = new AtomicLong();
     AtomicReference<Throwable> failure = new AtomicReference<>();
-    listener.progress(0, size);
+    listener.progress(alreadyDone, size);
     ExecutorService pool =
         Executors.newFixedThreadPool(
             workers,
@@ -268,7 +544,8 @@ public final class Orchestrator {
               t.setDaemon(true);
               return t;
             });
-    try (Heartbeat heartbeat = Heartbeat.start(session, req.heartbeat(), progress, listener)) {
+    try (Heartbeat heartbeat =
+        Heartbeat.start(session, req.heartbeat(), progress, listener, keeper)) {
       Future<?>[] futures = new Future<?>[workers];
       int bufferSize = (int) Math.min(req.bufferSize(), Math.max(4096, req.rangeSize()));
       for (int i = 0; i < workers; i++) {
@@ -283,6 +560,11 @@ public final class Orchestrator {
                     try {
                       wire.addAndGet(
                           work.move(r, buffer, n -> listener.progress(progress.addAndGet(n), size)));
+                      if (keeper != null) {
+                        keeper.rangeDone(r);
+                      }
+                    } catch (Stopped e) {
+                      return;
                     } catch (Throwable e) {
                       failure.compareAndSet(null, e);
                     }
@@ -304,17 +586,6 @@ public final class Orchestrator {
     }
     Throwable f = failure.get();
     if (f != null && interruptReason.get() == null) {
-      if (f instanceof RetriesExhausted) {
-        Throwable io = f.getCause();
-        throw DiskferryException.failed(
-            "transfer "
-                + session.transferId()
-                + " failed while moving data: "
-                + f.getMessage()
-                + (io instanceof java.net.SocketException
-                    ? " (the data connection to the server was lost)"
-                    : ""));
-      }
       if (f instanceof RuntimeException re) {
         throw re;
       }
@@ -361,7 +632,7 @@ public final class Orchestrator {
       long pos = range.start();
       while (pos < range.end()) {
         if (interruptReason.get() != null) {
-          return sent;
+          throw new Stopped();
         }
         int n = (int) Math.min(buffer.capacity(), range.end() - pos);
         buffer.clear().limit(n);

@@ -19,6 +19,9 @@ public interface TransferSession {
   /** True when the target disk is new and sparse, so it already reads as zeros everywhere. */
   boolean targetReadsAsZeros();
 
+  /** True when diskferry created the target disk for this upload. */
+  boolean createdDisk();
+
   DataChannel data();
 
   /** Keeps the session alive on the control plane (extend). */
@@ -29,6 +32,13 @@ public interface TransferSession {
    * returns the final phase.
    */
   String complete(TransferListener listener);
+
+  /**
+   * Puts the transfer aside so that a later resume can continue it: an upload is paused (the disk
+   * stays locked for it), a download is finalized (the disk is unlocked; a resume opens a new
+   * transfer).
+   */
+  void suspend(TransferListener listener);
 
   /**
    * Ends a failed or interrupted transfer so nothing is left locked: an upload is cancelled (the

@@ -57,7 +57,7 @@ class EngineVariantsTest {
       Path src = SandboxFixture.image(dir.resolve("broken.img"), 2 << 20, 2, false);
       Result up =
           fx.run("upload", src.toString(), "--name", "broken", "--workers", "2",
-              "--retries", "2", "--retry-delay", "10");
+              "--retries", "2", "--retry-delay", "10", "--cancel-on-interrupt");
       assertThat(up.exit()).as(up.toString()).isEqualTo(1);
       assertThat(up.err()).contains("failed after 3 tries");
       assertThat(up.err()).contains("diskferry: retrying PUT bytes 0-");

@@ -35,8 +35,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 
 /** Interruption, cancel, status, locked disks and the proxy fallback, against the sandbox. */
 class TransferLifecycleTest {
@@ -178,44 +176,22 @@ class TransferLifecycleTest {
     }
   }
 
-  @ParameterizedTest
-  @CsvSource({"TERM, 143", "INT, 130"})
-  void aSignalDuringAnUploadCancelsIt(String signal, int exitCode) throws Exception {
-    Path src = SandboxFixture.image(dir.resolve("sig-" + signal + ".img"), 256 << 20, 10, false);
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("org.diskferry.cli.Main");
-    cmd.addAll(List.of("upload", src.toString(), "--name", "signalled-" + signal, "--workers", "1",
-        "--buffer-size", "64K"));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().putAll(fx.env());
-    Path errFile = dir.resolve("sig-" + signal + ".err");
-    pb.redirectError(errFile.toFile()).redirectOutput(dir.resolve("sig-" + signal + ".out").toFile());
-    Process p = pb.start();
+  @Test
+  void sigtermWithCancelOnInterruptCancelsTheUploadAndExits143() throws Exception {
+    Path src = SandboxFixture.image(dir.resolve("sig-term.img"), 256 << 20, 10, false);
+    Path err = dir.resolve("sig-term.err");
+    Process p =
+        CliProcess.start(fx.env(), err, "upload", src.toString(), "--name", "signalled",
+            "--workers", "1", "--buffer-size", "64K", "--cancel-on-interrupt");
     try {
-      Poll.until(
-          Duration.ofSeconds(60),
-          "the upload to start moving data",
-          () -> {
-            try {
-              return Files.readString(errFile, StandardCharsets.UTF_8).contains("uploading")
-                  ? Optional.of(true)
-                  : Optional.empty();
-            } catch (IOException e) {
-              return Optional.empty();
-            }
-          });
-      Process kill =
-          new ProcessBuilder("kill", "-" + signal, String.valueOf(p.pid())).inheritIO().start();
-      assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      CliProcess.awaitOutput(err, "uploading");
+      CliProcess.signal(p, "TERM");
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      String err = Files.readString(errFile, StandardCharsets.UTF_8);
-      assertThat(p.exitValue()).as(err).isEqualTo(exitCode);
-      assertThat(err).contains("diskferry: error: interrupted by SIG" + signal);
+      String text = Files.readString(err, StandardCharsets.UTF_8);
+      assertThat(p.exitValue()).as(text).isEqualTo(143);
+      assertThat(text).contains("diskferry: error: interrupted by SIGTERM");
       try (EngineClient engine = engine()) {
-        assertThat(engine.disksByName("signalled-" + signal)).isEmpty();
+        assertThat(engine.disksByName("signalled")).isEmpty();
       }
     } finally {
       p.destroyForcibly();

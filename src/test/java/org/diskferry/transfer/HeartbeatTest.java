@@ -45,6 +45,14 @@ class HeartbeatTest {
     }
 
     @Override
+    public boolean createdDisk() {
+      return false;
+    }
+
+    @Override
+    public void suspend(TransferListener listener) {}
+
+    @Override
     public DataChannel data() {
       return this;
     }

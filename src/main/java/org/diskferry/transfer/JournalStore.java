@@ -1,0 +1,120 @@
+package org.diskferry.transfer;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.diskferry.error.DiskferryException;
+import org.diskferry.http.Json;
+
+/**
+ * Journals of unfinished transfers, one JSON file per transfer in
+ * {@code $XDG_STATE_HOME/diskferry/} (default {@code ~/.local/state/diskferry/}). Every save is
+ * atomic (write, fsync, rename), so a crash leaves the old or the new journal, never half of one.
+ */
+public final class JournalStore {
+
+  private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
+  private final Path dir;
+
+  public JournalStore(Path dir) {
+    this.dir = dir;
+  }
+
+  /** The store at the XDG location for this environment. */
+  public static JournalStore fromEnvironment(Map<String, String> env) {
+    String state = env.get("XDG_STATE_HOME");
+    Path base;
+    if (state != null && !state.isBlank() && Path.of(state).isAbsolute()) {
+      base = Path.of(state);
+    } else {
+      String home = env.getOrDefault("HOME", System.getProperty("user.home"));
+      base = Path.of(home, ".local", "state");
+    }
+    return new JournalStore(base.resolve("diskferry"));
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  private Path file(String transferId) {
+    if (transferId == null || !SAFE_ID.matcher(transferId).matches()) {
+      throw DiskferryException.badInput("not a transfer id: '" + transferId + "'");
+    }
+    return dir.resolve(transferId + ".json");
+  }
+
+  /** Saves atomically. */
+  public void save(Journal j) throws IOException {
+    Files.createDirectories(dir);
+    Path target = file(j.transferId());
+    Path tmp = dir.resolve(j.transferId() + ".json.tmp");
+    byte[] bytes = Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(j);
+    try (FileChannel ch =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
+      ch.write(java.nio.ByteBuffer.wrap(bytes));
+      ch.force(true);
+    }
+    try {
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  public Optional<Journal> load(String transferId) {
+    Path f = file(transferId);
+    if (!Files.exists(f)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Json.mapper().readValue(f.toFile(), Journal.class));
+    } catch (IOException e) {
+      throw DiskferryException.failed("cannot read journal " + f + ": " + e.getMessage());
+    }
+  }
+
+  /** Every readable journal, oldest first; unreadable files are skipped. */
+  public List<Journal> list() {
+    List<Journal> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json")) {
+      for (Path f : files) {
+        try {
+          out.add(Json.mapper().readValue(f.toFile(), Journal.class));
+        } catch (IOException e) {
+          // A foreign or damaged file: not ours to judge here.
+        }
+      }
+    } catch (IOException e) {
+      throw DiskferryException.failed("cannot list journals in " + dir + ": " + e.getMessage());
+    }
+    out.sort((a, b) -> Long.compare(a.updated(), b.updated()));
+    return out;
+  }
+
+  public void delete(String transferId) {
+    try {
+      Files.deleteIfExists(file(transferId));
+    } catch (IOException e) {
+      throw DiskferryException.failed("cannot remove journal of " + transferId + ": " + e.getMessage());
+    }
+  }
+}
