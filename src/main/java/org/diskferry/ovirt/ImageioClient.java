@@ -16,6 +16,7 @@ import okhttp3.RequestBody;
 import okhttp3.Response;
 import okio.BufferedSource;
 import org.diskferry.error.DiskferryException;
+import org.diskferry.transfer.SessionLostException;
 import org.diskferry.http.Json;
 
 /**
@@ -395,7 +396,7 @@ public final class ImageioClient implements AutoCloseable {
     int code = r.code();
     String op = method + " " + WHERE + suffix;
     if (code == 403) {
-      throw DiskferryException.failed(
+      return new SessionLostException(
           "imageio refused the transfer ticket (expired or cancelled) at " + WHERE + suffix);
     }
     if (code == 416) {

@@ -85,6 +85,38 @@ final class OvirtSession implements TransferSession, DataChannel {
   }
 
   @Override
+  public boolean recover(TransferListener l) {
+    Optional<ImageTransfer> t = engine.findTransfer(transferId);
+    if (t.isEmpty()) {
+      return false;
+    }
+    TransferPhase p = t.get().phase();
+    if (p.isPaused()) {
+      if (direction == Direction.DOWNLOAD) {
+        return false;
+      }
+      l.warn("transfer " + transferId + " was " + p.wire() + "; resuming it");
+      engine.resumeTransfer(transferId);
+    } else if (p == TransferPhase.TRANSFERRING || p == TransferPhase.RESUMING) {
+      engine.extendTransfer(transferId);
+    } else {
+      return false;
+    }
+    TransferPhase now =
+        Poll.until(
+            Duration.ofMinutes(2),
+            "transfer " + transferId + " to be transferring again",
+            () -> {
+              TransferPhase q = engine.transfer(transferId).phase();
+              if (q == TransferPhase.TRANSFERRING || q.isFinished() || q.isCancelled()) {
+                return Optional.of(q);
+              }
+              return Optional.empty();
+            });
+    return now == TransferPhase.TRANSFERRING;
+  }
+
+  @Override
   public void suspend(TransferListener l) {
     closeImageio();
     if (direction == Direction.UPLOAD) {

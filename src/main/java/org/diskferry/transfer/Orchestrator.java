@@ -495,8 +495,47 @@ public final class Orchestrator {
     }
   }
 
+  /** Session recoveries allowed per transfer (a paused_system transfer resumed, and so on). */
+  static final int MAX_RECOVERIES = 3;
+
+  private int recoveries;
+  private long lastRecovery;
+
+  /**
+   * Puts a refused session back in order, once for all the workers that saw the refusal at the
+   * same moment. Returns false when it cannot be done.
+   */
+  private synchronized boolean recover(TransferSession session) {
+    if (session == null) {
+      return false;
+    }
+    if (System.nanoTime() - lastRecovery < 2_000_000_000L && lastRecovery != 0) {
+      return true; // another worker just did it
+    }
+    if (recoveries >= MAX_RECOVERIES) {
+      return false;
+    }
+    recoveries++;
+    try {
+      boolean ok = session.recover(listener);
+      lastRecovery = System.nanoTime();
+      return ok;
+    } catch (RuntimeException e) {
+      listener.warn("could not recover transfer " + session.transferId() + ": " + e.getMessage());
+      return false;
+    }
+  }
+
   /** Waits before another try, or throws when the retry budget is spent. */
   private void backOff(String what, int attempt, IOException cause) {
+    if (cause instanceof SessionLostException) {
+      if (interruptReason.get() != null || !recover(current)) {
+        throw new RetriesExhausted(what, attempt, cause);
+      }
+      retries.incrementAndGet();
+      listener.retry(what, attempt, cause);
+      return;
+    }
     if (attempt >= retry.attemptsPerRequest()
         || retries.incrementAndGet() > retry.retriesPerTransfer()
         || interruptReason.get() != null) {

@@ -34,6 +34,12 @@ public interface TransferSession {
   String complete(TransferListener listener);
 
   /**
+   * Tries to put the session back in order after the data plane refused it (a paused transfer is
+   * resumed, an expired ticket renewed). Returns false when the session cannot move data again.
+   */
+  boolean recover(TransferListener listener);
+
+  /**
    * Puts the transfer aside so that a later resume can continue it: an upload is paused (the disk
    * stays locked for it), a download is finalized (the disk is unlocked; a resume opens a new
    * transfer).

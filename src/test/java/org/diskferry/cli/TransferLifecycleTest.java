@@ -101,6 +101,54 @@ class TransferLifecycleTest {
   }
 
   @Test
+  void aTransferPausedBySystemMidwayIsResumedAutomatically() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("psys.img"), 8 << 20, 12, false);
+    TransferRequest req =
+        new TransferRequest(Direction.UPLOAD, src, null, "data", "paused-midway", null, false,
+            null, 2, 64 << 10, null, false, null, null, false, Duration.ofSeconds(60), 1 << 20);
+    try (OvirtBackend backend = new OvirtBackend(engine(), http)) {
+      Orchestrator[] o = new Orchestrator[1];
+      java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+      o[0] =
+          new Orchestrator(
+              backend,
+              new TransferListener() {
+                @Override
+                public void progress(long transferred, long size) {
+                  if (transferred > (2 << 20) && done.compareAndSet(false, true)) {
+                    String id = o[0].currentSession().transferId();
+                    // While the engine keeps the transfer paused, its ticket is refused, as a
+                    // real one is once it expires unrenewed.
+                    fx.sandbox.setFaultHook(
+                        r ->
+                            r.dataPlane()
+                                    && !fx.sandbox.transferPhase(id).orElse("").equals("transferring")
+                                ? org.diskferry.sandbox.FaultHook.Action.respond(
+                                    403, "You are not allowed to access this resource: expired")
+                                : null);
+                    assertThat(fx.sandbox.pauseSystem(id)).isTrue();
+                  }
+                }
+              },
+              new org.diskferry.transfer.RetryPolicy(
+                  3, 50, Duration.ofMillis(5), Duration.ofMillis(50)));
+      org.diskferry.transfer.TransferResult r;
+      try {
+        r = o[0].run(req);
+      } finally {
+        fx.sandbox.setFaultHook(null);
+      }
+      assertThat(done).isTrue();
+      assertThat(r.phase()).isEqualTo("finished_success");
+      assertThat(r.retries()).isPositive();
+      Path back = dir.resolve("psys-back.img");
+      Result down = fx.run("download", r.diskId(), back.toString());
+      assertThat(down.exit()).as(down.toString()).isZero();
+      assertThat(Files.mismatch(src, back)).isEqualTo(-1L);
+    }
+  }
+
+  @Test
   void interruptedDownloadLeavesNoFileAndTheDiskUnlocked() throws IOException {
     Path src = SandboxFixture.image(dir.resolve("dl.img"), 8 << 20, 6, false);
     Result up = fx.run("-o", "json", "upload", src.toString(), "--name", "dl-int");

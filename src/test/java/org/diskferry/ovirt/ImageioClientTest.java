@@ -210,11 +210,9 @@ class ImageioClientTest {
         .withHeader("Connection", "close")
         .withBody("You are not allowed to access this resource: No such ticket " + TICKET + "\n")));
     assertThatThrownBy(() -> c.write(0, new byte[10]))
-        .isInstanceOfSatisfying(DiskferryException.class, e -> {
-          assertThat(e.kind()).isEqualTo(DiskferryException.Kind.FAILED);
+        .isInstanceOfSatisfying(org.diskferry.transfer.SessionLostException.class, e ->
           assertThat(e.getMessage()).isEqualTo(
-              "imageio refused the transfer ticket (expired or cancelled) at /images/<ticket>");
-        });
+              "imageio refused the transfer ticket (expired or cancelled) at /images/<ticket>"));
 
     wm.stubFor(put(urlEqualTo(IMAGE + "?flush=n")).willReturn(aResponse().withStatus(416)
         .withBody("Requested range out of allowed range\n")));
@@ -337,10 +335,8 @@ class ImageioClientTest {
         .withBody("You are not allowed to access this resource: Transfer=" + TICKET + " expired\n")));
     ImageioClient c = client();
     assertThatThrownBy(c::flush)
-        .isInstanceOfSatisfying(DiskferryException.class, e -> {
-          assertThat(e.kind()).isEqualTo(DiskferryException.Kind.FAILED);
-          assertThat(e.getMessage()).contains("/images/<ticket>");
-        })
+        .isInstanceOfSatisfying(org.diskferry.transfer.SessionLostException.class, e ->
+          assertThat(e.getMessage()).contains("/images/<ticket>"))
         .satisfies(ImageioClientTest::noSecrets);
   }
 

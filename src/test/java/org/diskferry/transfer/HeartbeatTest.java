@@ -53,6 +53,11 @@ class HeartbeatTest {
     public void suspend(TransferListener listener) {}
 
     @Override
+    public boolean recover(TransferListener listener) {
+      return false;
+    }
+
+    @Override
     public DataChannel data() {
       return this;
     }
