@@ -75,6 +75,20 @@ class EngineVariantsTest {
   }
 
   @Test
+  void unreachableDataPlaneIsAClearFailureAndLeavesNothingBehind() throws IOException {
+    try (SandboxFixture fx = fixture(fast())) {
+      fx.sandbox.stopDaemon();
+      fx.sandbox.setFaultHook(r -> r.dataPlane() ? FaultHook.Action.resetAfter(0) : null);
+      Path src = SandboxFixture.image(dir.resolve("noimageio.img"), 1 << 20, 5, false);
+      Result up = fx.run("upload", src.toString(), "--name", "no-imageio");
+      assertThat(up.exit()).as(up.toString()).isEqualTo(1);
+      assertThat(up.err()).contains("cannot reach the imageio data plane");
+      fx.sandbox.setFaultHook(null);
+      assertThat(fx.run("-o", "json", "list").out()).doesNotContain("\"no-imageio\"");
+    }
+  }
+
+  @Test
   void transientDataPlaneFailuresAreRetriedAndCounted() throws IOException {
     try (SandboxFixture fx = fixture(fast())) {
       java.util.concurrent.atomic.AtomicInteger puts = new java.util.concurrent.atomic.AtomicInteger();
