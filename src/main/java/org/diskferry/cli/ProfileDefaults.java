@@ -30,6 +30,10 @@ final class ProfileDefaults implements IDefaultValueProvider {
     if (key.equals("password_file") || key.equals("profile") || key.equals("config")) {
       return null;
     }
+    if (o.type() == boolean.class || o.type() == Boolean.class) {
+      // Profiles say yes/no/on/off/1/0 as ovirt-img does; picocli wants true/false.
+      return settings.getBoolean(key).map(String::valueOf).orElse(null);
+    }
     return settings.get(key).orElse(null);
   }
 }

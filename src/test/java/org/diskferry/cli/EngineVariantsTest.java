@@ -149,6 +149,18 @@ class EngineVariantsTest {
           fx.run(env, "-c", "lab", "--password-file", pw.toString(), "upload", src.toString());
       assertThat(up.exit()).as(up.toString()).isZero();
       assertThat(up.out()).contains("uploaded");
+      // ovirt-img's profile file and its "secure = no" work unchanged.
+      Path ovirtImg = home.resolve(".config/ovirt-img.conf");
+      Files.writeString(
+          ovirtImg,
+          "[old]\n"
+              + "engine_url = " + sb.get("DISKFERRY_ENGINE_URL") + "\n"
+              + "username = " + sb.get("DISKFERRY_USERNAME") + "\n"
+              + "secure = no\n");
+      Result old = fx.run(env, "-c", "old", "--password-file", pw.toString(), "list");
+      assertThat(old.exit()).as(old.toString()).isZero();
+      assertThat(old.err()).contains("--insecure");
+
       Result noProfile = fx.run(env, "-c", "nope", "list");
       assertThat(noProfile.exit()).isEqualTo(2);
       assertThat(noProfile.err()).contains("nope");
