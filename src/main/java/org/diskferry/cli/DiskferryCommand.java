@@ -19,6 +19,7 @@ import picocli.CommandLine.ScopeType;
       StatusCommand.class,
       CancelCommand.class,
       ListCommand.class,
+      ConfigCommand.class,
       SandboxCommand.class,
       picocli.CommandLine.HelpCommand.class
     },
