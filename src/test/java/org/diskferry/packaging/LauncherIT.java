@@ -72,7 +72,7 @@ class LauncherIT {
 
     Run second = launch(Map.of(), "--version");
     assertThat(second).isEqualTo(new Run(0, version, ""));
-    assertThat(cacheFiles()).singleElement().asString().matches("diskferry-\\d+-\\d+-java-.*\\.jsa");
+    assertThat(cacheFiles()).singleElement().asString().matches("diskferry-\\d+-\\d+-\\d+-java-.*\\.jsa");
 
     // -Xshare:on makes an archive that cannot be mapped a fatal error: this run proves it is used.
     Run third = launch(Map.of("DISKFERRY_JAVA_OPTS", "-Xshare:on"), "--version");
@@ -82,7 +82,7 @@ class LauncherIT {
   @Test
   void anArchiveOfAnotherJarIsReplaced() throws Exception {
     Path dir = Files.createDirectories(cache.resolve("diskferry"));
-    Files.writeString(dir.resolve("diskferry-1-2-java-17.jsa"), "old");
+    Files.writeString(dir.resolve("diskferry-1-2-3-java-17.jsa"), "old");
 
     assertThat(launch(Map.of(), "--version").code()).isZero();
 
