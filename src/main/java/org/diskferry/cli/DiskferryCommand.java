@@ -20,6 +20,7 @@ import picocli.CommandLine.ScopeType;
       CancelCommand.class,
       ResumeCommand.class,
       ListCommand.class,
+      ConfigCommand.class,
       SandboxCommand.class,
       picocli.CommandLine.HelpCommand.class
     },
