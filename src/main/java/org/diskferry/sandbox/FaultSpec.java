@@ -32,31 +32,33 @@ public final class FaultSpec {
 
   /** The syntax, as {@code diskferry sandbox --help} and the man page show it. */
   public static final String SYNTAX =
-      String.join(
-          "\n",
-          "SPEC is a comma-separated list of rules KIND[:PARAM=VALUE]... and an optional seed=N:",
-          "  reset[:after=SIZE][:rate=R][:on=SEL]   reset the connection (TCP RST) after SIZE",
-          "                                         body bytes of the request or response (default 0)",
-          "  status[:code=N][:retry-after=S][:rate=R][:on=SEL]",
-          "                                         answer HTTP N (400-599, default 503), with",
-          "                                         Retry-After: S if given, and close the connection",
-          "  stall:ms=N[:rate=R][:on=SEL]           wait N ms, then handle the request",
-          "  expire:after=N                         expire a transfer's ticket after its Nth data",
-          "                                         request (403 until the engine renews the ticket)",
-          "  pause:after=N                          move a transfer to paused_system after its Nth",
-          "                                         data request",
-          "  restart:after=N                        restart the data plane once, after the Nth data",
-          "                                         request of all transfers: connections drop,",
-          "                                         tickets survive",
-          "  idle-close:ms=N                        close idle keep-alive data connections after N ms",
-          "                                         instead of the transfer's inactivity timeout",
-          "  seed=N                                 seed of the rate decisions (default: random;",
-          "                                         the sandbox prints the one it uses)",
-          "R: the fraction of matching requests, 0 to 1 (default 1). SIZE: bytes, or with a K, M or",
-          "G suffix (KiB, MiB, GiB). SEL: put, get, patch, options and api joined by '|'; default",
-          "put|get|patch|options, every data-plane request; api is the engine API and SSO.",
-          "A data request is one to /images/TICKET. The first matching rule acts on a request.",
-          "Example: --faults 'reset:after=1M:rate=0.1,status:code=503:rate=0.2:retry-after=1,seed=42'");
+      "SPEC: comma-separated rules KIND[:PARAM=VALUE]..., and seed=N if wanted.\n"
+      + "  reset[:after=SIZE][:rate=R][:on=SEL]\n"
+      + "      reset the connection (TCP RST) after SIZE body bytes (default 0)\n"
+      + "  status[:code=N][:retry-after=S][:rate=R][:on=SEL]\n"
+      + "      answer HTTP N (400-599, default 503), with Retry-After: S if given\n"
+      + "  stall:ms=N[:rate=R][:on=SEL]\n"
+      + "      wait N ms, then handle the request\n"
+      + "  expire:after=N\n"
+      + "      expire a transfer's ticket after its Nth data request (403 until the\n"
+      + "      engine renews the ticket)\n"
+      + "  pause:after=N\n"
+      + "      move a transfer to paused_system after its Nth data request\n"
+      + "  restart:after=N\n"
+      + "      restart the data plane once, after the Nth data request of all\n"
+      + "      transfers: listener and connections drop, tickets survive\n"
+      + "  idle-close:ms=N\n"
+      + "      close idle keep-alive data connections after N ms instead of the\n"
+      + "      transfer's inactivity timeout\n"
+      + "  seed=N\n"
+      + "      seed of the rate decisions (default: random, printed at start)\n"
+      + "R: fraction of the matching requests, 0 to 1 (default 1). SIZE: bytes, or\n"
+      + "with a K, M or G suffix. SEL: put, get, patch, options, api joined by '|'\n"
+      + "(default put|get|patch|options: every data-plane request; api: the engine\n"
+      + "API and SSO). A data request is one to /images/TICKET. When several rules\n"
+      + "match a request, the first that fires acts. Same seed, same decisions.\n"
+      + "Example:\n"
+      + "  reset:after=1M:rate=0.1,status:code=503:rate=0.2:retry-after=1,seed=42";
 
   /** The kinds of rule. */
   public enum Kind {
