@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.diskferry.error.DiskferryException;
+import org.diskferry.sandbox.FaultSpec;
 import org.diskferry.sandbox.Sandbox;
 import org.diskferry.sandbox.SandboxConfig;
 import picocli.CommandLine.Command;
@@ -26,7 +27,9 @@ import picocli.CommandLine.ParentCommand;
           + " stores disks as files, for trying diskferry and for tests.",
       "When ready it prints the DISKFERRY_* settings that point diskferry at it, one per line,"
           + " and serves on 127.0.0.1 until SIGINT or SIGTERM."
-    })
+    },
+    footerHeading = "%nFaults (--faults SPEC):%n",
+    footer = {FaultSpec.SYNTAX})
 final class SandboxCommand implements Callable<Integer> {
 
   @ParentCommand DiskferryCommand root;
@@ -54,6 +57,14 @@ final class SandboxCommand implements Callable<Integer> {
   Path envFile;
 
   @Option(
+      names = "--faults",
+      paramLabel = "SPEC",
+      description =
+          "Misbehave on purpose, to rehearse failures: a comma-separated list of fault"
+              + " rules, e.g. 'status:code=503:rate=0.2,seed=42' (see Faults below).")
+  String faults;
+
+  @Option(
       names = "--tick",
       paramLabel = "MILLIS",
       hidden = true,
@@ -73,8 +84,21 @@ final class SandboxCommand implements Callable<Integer> {
             .withDataDir(dataDir)
             .withPlainHttp(plainHttp)
             .withTick(Duration.ofMillis(tickMillis));
+    FaultSpec faultSpec = null;
+    if (faults != null) {
+      try {
+        faultSpec = FaultSpec.parse(faults);
+      } catch (IllegalArgumentException e) {
+        throw DiskferryException.badInput("--faults: " + e.getMessage());
+      }
+    }
     CountDownLatch stop = new CountDownLatch(1);
     try (Sandbox sandbox = Sandbox.start(config)) {
+      FaultSpec.Injector injector = null;
+      if (faultSpec != null) {
+        injector = faultSpec.install(sandbox);
+        cli.err.println("diskferry: sandbox faults: " + faultSpec);
+      }
       StringBuilder lines = new StringBuilder();
       for (Map.Entry<String, String> e : sandbox.environment().entrySet()) {
         lines.append(e.getKey()).append('=').append(e.getValue()).append('\n');
@@ -89,9 +113,23 @@ final class SandboxCommand implements Callable<Integer> {
       }
       Signals.install(sig -> stop.countDown());
       stop.await();
+      if (injector != null) {
+        cli.err.println("diskferry: sandbox faults injected: " + summary(injector));
+      }
       cli.err.println("diskferry: sandbox stopped");
     }
     return 0;
+  }
+
+  private static String summary(FaultSpec.Injector injector) {
+    StringBuilder sb = new StringBuilder();
+    for (Map.Entry<String, Long> e : injector.counts().entrySet()) {
+      if (sb.length() > 0) {
+        sb.append(", ");
+      }
+      sb.append(e.getValue()).append(" × ").append(e.getKey());
+    }
+    return sb.toString();
   }
 
   private static void writeEnvFile(Path file, String content) {

@@ -410,6 +410,11 @@ final class Exchange {
     return status;
   }
 
+  /** Sends what the response has buffered so far. */
+  void flush() throws IOException {
+    conn.out.flush();
+  }
+
   /** Closes the connection after the response. */
   void closeAfter() {
     closeAfter = true;

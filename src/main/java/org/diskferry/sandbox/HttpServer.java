@@ -15,6 +15,8 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.net.ssl.SSLContext;
@@ -39,13 +41,29 @@ final class HttpServer implements Closeable {
   private final ThreadPoolExecutor pool;
   private final Thread acceptor;
   private final Handler handler;
+  private final Supplier<FaultHook> faults;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+  /** The connections being served (a socket is in {@link #sockets} before its thread starts). */
+  private final Set<Exchange.Conn> conns = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   HttpServer(String name, int port, SSLContext ssl, int maxConnections, Handler handler)
       throws IOException {
+    this(name, port, ssl, maxConnections, handler, () -> null);
+  }
+
+  /** With a source of the current fault hook, for its idle-close time. */
+  HttpServer(
+      String name,
+      int port,
+      SSLContext ssl,
+      int maxConnections,
+      Handler handler,
+      Supplier<FaultHook> faults)
+      throws IOException {
     this.name = name;
     this.handler = handler;
+    this.faults = faults;
     ServerSocket s =
         ssl == null ? new ServerSocket() : ssl.getServerSocketFactory().createServerSocket();
     try {
@@ -110,15 +128,34 @@ final class HttpServer implements Closeable {
   }
 
   private void serve(Socket s) {
+    Exchange.Conn conn = null;
     try {
       s.setTcpNoDelay(true);
       s.setSoTimeout(DEFAULT_SOCKET_TIMEOUT_MS);
-      Exchange.Conn conn = new Exchange.Conn(s);
+      conn = new Exchange.Conn(s);
+      conns.add(conn);
+      boolean first = true;
       while (!closed) {
         Exchange ex;
+        // A keep-alive connection waiting for its next request: a fault may shorten the wait.
+        int idleClose = first ? 0 : idleCloseMillis(conn);
+        first = false;
+        int normal = s.getSoTimeout();
+        if (idleClose > 0) {
+          s.setSoTimeout(idleClose);
+        }
         try {
           ex = Exchange.read(conn, name);
+          if (idleClose > 0) {
+            s.setSoTimeout(normal);
+          }
         } catch (SocketTimeoutException e) {
+          if (idleClose > 0) {
+            FaultHook h = faults.get();
+            if (h != null) {
+              h.idleClosed(name);
+            }
+          }
           return; // idle keep-alive connection: close silently, like imageio
         } catch (Exchange.BadRequestException e) {
           conn.writeRaw(
@@ -155,9 +192,33 @@ final class HttpServer implements Closeable {
     } catch (IOException e) {
       LOG.log(Level.FINE, "connection error", e);
     } finally {
+      if (conn != null) {
+        conns.remove(conn);
+      }
       sockets.remove(s);
       closeQuietly(s);
     }
+  }
+
+  /** The fault hook's idle-close time, for data-plane connections only; 0 for none. */
+  private int idleCloseMillis(Exchange.Conn conn) {
+    FaultHook h = faults.get();
+    if (h == null || (conn.ticket == null && !name.equals("daemon"))) {
+      return 0;
+    }
+    return Math.max(0, h.idleCloseMillis());
+  }
+
+  /** Closes the open connections that match, as a restarting data plane does; returns how many. */
+  int dropConnections(Predicate<Exchange.Conn> which) {
+    int n = 0;
+    for (Exchange.Conn c : conns) {
+      if (which.test(c)) {
+        closeQuietly(c.socket);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Stops accepting, closes all connections and waits for the connection threads. */

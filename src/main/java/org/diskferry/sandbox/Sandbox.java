@@ -81,6 +81,9 @@ public final class Sandbox implements AutoCloseable {
   private volatile HttpServer daemonServer;
   private final int daemonPort;
   private final ScheduledExecutorService poller;
+  private final SSLContext ssl;
+  /** Serializes stopping and restarting the daemon listener. */
+  private final Object daemonLock = new Object();
   private volatile FaultHook faultHook;
   private volatile boolean closed;
 
@@ -129,8 +132,10 @@ public final class Sandbox implements AutoCloseable {
     HttpServer engine = null;
     HttpServer daemon = null;
     try {
-      engine = new HttpServer("engine", config.port(), ssl, MAX_CONNECTIONS, this::dispatch);
-      daemon = new HttpServer("daemon", 0, ssl, MAX_CONNECTIONS, this::dispatch);
+      engine =
+          new HttpServer(
+              "engine", config.port(), ssl, MAX_CONNECTIONS, this::dispatch, () -> faultHook);
+      daemon = new HttpServer("daemon", 0, ssl, MAX_CONNECTIONS, this::dispatch, () -> faultHook);
     } catch (IOException e) {
       if (engine != null) {
         engine.close();
@@ -140,6 +145,7 @@ public final class Sandbox implements AutoCloseable {
       }
       throw e;
     }
+    this.ssl = ssl;
     this.engineServer = engine;
     this.daemonServer = daemon;
     this.daemonPort = daemon.port();
@@ -269,10 +275,50 @@ public final class Sandbox implements AutoCloseable {
 
   /** Closes the imageio daemon listener: clients must fall back to proxy_url. */
   public void stopDaemon() {
-    HttpServer d = daemonServer;
-    daemonServer = null;
-    if (d != null) {
-      d.close();
+    synchronized (daemonLock) {
+      HttpServer d = daemonServer;
+      daemonServer = null;
+      if (d != null) {
+        d.close();
+      }
+    }
+  }
+
+  /**
+   * Restarts the data plane as an imageio restart does: the daemon listener closes with all its
+   * connections, the proxy's connections that used a ticket are dropped, and the daemon listens
+   * again on the same port. Tickets survive (the engine adds them again), so clients that
+   * reconnect can go on. Returns false when the daemon was stopped or could not listen again.
+   * Must not be called from a connection thread of the daemon listener (it waits for them).
+   */
+  public boolean restartDataPlane() {
+    synchronized (daemonLock) {
+      HttpServer old = daemonServer;
+      if (old == null || closed) {
+        return false;
+      }
+      daemonServer = null;
+      old.close();
+      engineServer.dropConnections(c -> c.ticket != null);
+      IOException last = null;
+      for (int attempt = 0; attempt < 50 && !closed; attempt++) {
+        try {
+          daemonServer =
+              new HttpServer(
+                  "daemon", daemonPort, ssl, MAX_CONNECTIONS, this::dispatch, () -> faultHook);
+          return true;
+        } catch (IOException e) {
+          last = e;
+          try {
+            Thread.sleep(20);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            break;
+          }
+        }
+      }
+      LOG.log(Level.WARNING, "sandbox data plane did not come back on port " + daemonPort, last);
+      return false;
     }
   }
 
@@ -310,48 +356,82 @@ public final class Sandbox implements AutoCloseable {
 
   private void dispatch(Exchange ex) throws IOException {
     FaultHook hook = faultHook;
-    if (hook != null) {
-      FaultHook.Action a =
-          hook.onRequest(
-              new FaultHook.Request(
-                  ex.listener(), ex.method(), ex.path(), Collections.unmodifiableMap(ex.headers())));
-      if (a != null) {
-        switch (a.kind()) {
-          case STALL:
-            try {
-              Thread.sleep(a.delay().toMillis());
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              throw new Exchange.AbortException("interrupted");
-            }
-            break;
-          case RESET:
-            if (a.afterBytes() <= 0) {
-              ex.conn.reset();
-              throw new Exchange.AbortException("connection reset by fault injection");
-            }
-            ex.resetAfter(a.afterBytes());
-            break;
-          case RESPOND:
-            ex.closeAfter();
-            Map<String, String> h = new LinkedHashMap<>();
-            if (ex.path().startsWith("/images/") || ex.listener().equals("daemon")) {
-              h.put("server", ImageioService.SERVER);
-            }
-            h.put("content-type", "text/plain; charset=UTF-8");
-            String msg = a.message() == null ? Exchange.reason(a.status()) : a.message();
-            ex.send(a.status(), h, (msg + "\n").getBytes(StandardCharsets.UTF_8));
-            return;
-          default:
-            break;
+    if (hook == null) {
+      route(ex);
+      return;
+    }
+    FaultHook.Request request =
+        new FaultHook.Request(
+            ex.listener(), ex.method(), ex.path(), Collections.unmodifiableMap(ex.headers()));
+    try {
+      dispatch(ex, hook, request);
+    } finally {
+      if (ex.responded()) {
+        try {
+          ex.flush(); // the client has the answer before the hook acts on it
+        } catch (IOException e) {
+          // the connection is gone; the hook still learns about the request
         }
       }
+      hook.afterRequest(request, ex.responded() ? ex.status() : 0);
     }
+  }
+
+  private void dispatch(Exchange ex, FaultHook hook, FaultHook.Request request)
+      throws IOException {
+    FaultHook.Action a = hook.onRequest(request);
+    if (a != null) {
+      switch (a.kind()) {
+        case STALL:
+          try {
+            Thread.sleep(a.delay().toMillis());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Exchange.AbortException("interrupted");
+          }
+          break;
+        case RESET:
+          if (a.afterBytes() <= 0) {
+            ex.conn.reset();
+            throw new Exchange.AbortException("connection reset by fault injection");
+          }
+          ex.resetAfter(a.afterBytes());
+          break;
+        case RESPOND:
+          ex.closeAfter();
+          Map<String, String> h = new LinkedHashMap<>();
+          if (ex.path().startsWith("/images/") || ex.listener().equals("daemon")) {
+            h.put("server", ImageioService.SERVER);
+          }
+          h.put("content-type", "text/plain; charset=UTF-8");
+          h.putAll(a.headers());
+          String msg = a.message() == null ? Exchange.reason(a.status()) : a.message();
+          ex.send(a.status(), h, (msg + "\n").getBytes(StandardCharsets.UTF_8));
+          return;
+        default:
+          break;
+      }
+    }
+    route(ex);
+  }
+
+  private void route(Exchange ex) throws IOException {
     if (ex.listener().equals("daemon") || ex.path().startsWith("/images/")) {
       imageio.handle(ex);
     } else {
       engineApi.handle(ex);
     }
+  }
+
+  /** The transfer whose ticket a data-plane path names, if that ticket exists. */
+  Optional<String> transferOfPath(String path) {
+    if (!path.startsWith("/images/")) {
+      return Optional.empty();
+    }
+    String rest = path.substring("/images/".length());
+    int slash = rest.indexOf('/');
+    Ticket k = tickets.get(slash < 0 ? rest : rest.substring(0, slash));
+    return k == null ? Optional.empty() : Optional.of(k.transfer.id);
   }
 
   // ---- engine state ----

@@ -45,11 +45,16 @@ final class Ticket {
     active.incrementAndGet();
   }
 
-  /** A request finished: slide the expiry and record the activity. */
+  /**
+   * A request finished: slide the expiry and record the activity. An expired ticket stays
+   * expired (only the engine renews it), even when a request that began before ends now.
+   */
   void end() {
     long now = System.nanoTime();
     lastActivityNanos = now;
-    expiresNanos = now + TIMEOUT_NANOS;
+    if (!expired(now)) {
+      expiresNanos = now + TIMEOUT_NANOS;
+    }
     active.decrementAndGet();
   }
 
