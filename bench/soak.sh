@@ -44,7 +44,7 @@ done
 # Prints "ok", "resumed" or "FAILED"; the JSON result goes to $2.
 run_once() { # label result-file diskferry-args...
   local label=$1 result=$2; shift 2
-  bin/diskferry -q -o json "$@" --retry-delay 50 > "$result" 2> "$work/last.err" &
+  bin/diskferry -q -o json "$@" --retry-delay 50 --buffer-size 256K --range-size 4M > "$result" 2> "$work/last.err" &
   local pid=$! killed=
   if [ "$kill_rate" -gt 0 ] && [ $(( RANDOM % 100 )) -lt "$kill_rate" ]; then
     sleep "0.$(( RANDOM % 9 + 1 ))"
@@ -94,10 +94,11 @@ soak() { # faults kill-rate -> sets ok/resumed/failed/seconds/retries
   locked=$(bin/diskferry -o json list | jq '[.[] | select(.status != "ok")] | length')
   journals=$(ls "$XDG_STATE_HOME/diskferry" 2>/dev/null | wc -l)
   stop_sandbox
+  injected=$(grep -i "inject" "$work/sandbox.err" | tr '\n' ' ' || true)
   rm -rf "$work/sandbox"
 }
 
-faults="reset:after=2M:rate=0.03,status:code=503:rate=0.03:retry-after=0,stall:ms=200:rate=0.01,pause:after=40,expire:after=90,seed=$seed"
+faults="reset:after=2M:rate=0.03,status:code=503:rate=0.03:retry-after=0,stall:ms=200:rate=0.01,pause:after=20,expire:after=45,seed=$seed"
 soak "" 0
 base_seconds=$seconds
 echo "baseline: $rounds uploads + $rounds downloads without faults in ${base_seconds}s (failed: $failed)"
@@ -105,5 +106,6 @@ soak "$faults" 25
 echo "soak: faults '$faults', kill -9 in about 25% of the runs"
 echo "soak: $((ok + resumed)) of $((2 * rounds)) transfers identical ($resumed after one resume), $failed failed"
 echo "soak: data-plane retries $retries; disks not ok at the end: $locked; journals left: $journals"
+echo "soak: sandbox: $injected"
 echo "soak: time ${seconds}s against ${base_seconds}s without faults (ratio $(echo "scale=2; $seconds / $base_seconds" | bc))"
 [ "$failed" = 0 ] && [ "$locked" = 0 ] && [ "$journals" = 0 ]

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import okhttp3.OkHttpClient;
 import org.diskferry.error.DiskferryException;
@@ -47,9 +48,9 @@ public final class OvirtBackend implements Backend {
   }
 
   @Override
-  public TransferSession openUpload(TransferRequest req, long imageSize, TransferListener l) {
+  public TransferSession openUpload(
+      TransferRequest req, long imageSize, TransferListener l, Consumer<TransferSession> created) {
     Disk disk;
-    boolean created = false;
     if (req.disk() != null) {
       disk = engine.disk(req.disk());
       checkUsable(disk);
@@ -86,27 +87,27 @@ public final class OvirtBackend implements Backend {
                   null,
                   "data",
                   null));
-      created = true;
       l.info("created disk " + disk.id());
       try {
         l.phase("waiting for disk");
         disk = engine.waitForDiskOk(disk.id(), DISK_READY_TIMEOUT);
-        return open(req, disk, Direction.UPLOAD, hostId, true, sparse, l);
+        return open(req, disk, Direction.UPLOAD, hostId, true, sparse, l, created);
       } catch (RuntimeException e) {
         removeQuietly(disk.id(), l);
         throw e;
       }
     }
     String hostId = req.host() == null ? null : engine.host(req.host()).id();
-    return open(req, disk, Direction.UPLOAD, hostId, created, false, l);
+    return open(req, disk, Direction.UPLOAD, hostId, false, false, l, created);
   }
 
   @Override
-  public TransferSession openDownload(TransferRequest req, TransferListener l) {
+  public TransferSession openDownload(
+      TransferRequest req, TransferListener l, Consumer<TransferSession> created) {
     Disk disk = findDisk(req.disk());
     checkUsable(disk);
     String hostId = req.host() == null ? null : engine.host(req.host()).id();
-    return open(req, disk, Direction.DOWNLOAD, hostId, false, false, l);
+    return open(req, disk, Direction.DOWNLOAD, hostId, false, false, l, created);
   }
 
   /** A disk by id, or by name when the name is unique. */
@@ -147,15 +148,23 @@ public final class OvirtBackend implements Backend {
       String hostId,
       boolean createdDisk,
       boolean readsAsZeros,
-      TransferListener l) {
+      TransferListener l,
+      Consumer<TransferSession> created) {
     l.phase("creating transfer");
     ImageTransfer t =
         engine.createTransfer(
             new TransferSpec(
                 disk.id(), direction.wire(), hostId, req.inactivityTimeout(), req.timeoutPolicy()));
     l.info("created image transfer " + t.id());
-    return attach(
-        new OvirtSession(engine, t.id(), disk, direction, createdDisk, readsAsZeros), t, req, l);
+    OvirtSession session =
+        new OvirtSession(engine, t.id(), disk, direction, createdDisk, readsAsZeros);
+    try {
+      created.accept(session);
+    } catch (RuntimeException e) {
+      session.abort(e, l);
+      throw e;
+    }
+    return attach(session, t, req, l);
   }
 
   /** Waits until the transfer moves data and connects the session to its data plane. */
@@ -188,7 +197,8 @@ public final class OvirtBackend implements Backend {
   }
 
   @Override
-  public TransferSession reopen(Journal j, TransferRequest req, TransferListener l) {
+  public TransferSession reopen(
+      Journal j, TransferRequest req, TransferListener l, Consumer<TransferSession> created) {
     Optional<ImageTransfer> found = engine.findTransfer(j.transferId());
     if (found.isPresent()) {
       ImageTransfer t = found.get();
@@ -243,7 +253,8 @@ public final class OvirtBackend implements Backend {
             });
     checkUsable(disk);
     String hostId = req.host() == null ? null : engine.host(req.host()).id();
-    return open(req, disk, j.direction(), hostId, j.createdDisk(), j.readsAsZeros(), l);
+    return open(
+        req, disk, j.direction(), hostId, j.createdDisk(), j.readsAsZeros(), l, created);
   }
 
   /** Waits until a transfer is finished, or gone; returns its last phase. */
@@ -293,6 +304,10 @@ public final class OvirtBackend implements Backend {
     try {
       engine.deleteDisk(diskId);
       l.info("removed disk " + diskId);
+    } catch (DiskferryException e) {
+      if (e.kind() != DiskferryException.Kind.NOT_FOUND) {
+        l.warn("could not remove disk " + diskId + ": " + e.getMessage());
+      }
     } catch (RuntimeException e) {
       l.warn("could not remove disk " + diskId + ": " + e.getMessage());
     }

@@ -1,5 +1,7 @@
 package org.diskferry.transfer;
 
+import java.util.function.Consumer;
+
 /** A platform that disks can move to and from (oVirt today). */
 public interface Backend extends AutoCloseable {
 
@@ -7,18 +9,29 @@ public interface Backend extends AutoCloseable {
    * Creates (or checks) the target disk and opens an upload session on it.
    *
    * @param imageSize the guest-visible size of the image to upload
+   * @param created called as soon as the platform has created the transfer, before it is ready,
+   *     so that a journal exists even if the process dies while waiting for it
    */
-  TransferSession openUpload(TransferRequest request, long imageSize, TransferListener listener);
+  TransferSession openUpload(
+      TransferRequest request,
+      long imageSize,
+      TransferListener listener,
+      Consumer<TransferSession> created);
 
-  /** Finds the disk and opens a download session on it. */
-  TransferSession openDownload(TransferRequest request, TransferListener listener);
+  /** Finds the disk and opens a download session on it; {@code created} as for uploads. */
+  TransferSession openDownload(
+      TransferRequest request, TransferListener listener, Consumer<TransferSession> created);
 
   /**
    * Opens a session to continue the journal's transfer: the same transfer if it can still move
    * data (resumed when paused), else a new one on the same disk. Returns null when the transfer
    * already finished successfully.
    */
-  TransferSession reopen(Journal journal, TransferRequest request, TransferListener listener);
+  TransferSession reopen(
+      Journal journal,
+      TransferRequest request,
+      TransferListener listener,
+      Consumer<TransferSession> created);
 
   /** Which server this backend talks to, as recorded in journals (e.g. the engine URL). */
   String endpoint();

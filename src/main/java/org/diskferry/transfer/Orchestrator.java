@@ -95,13 +95,27 @@ public final class Orchestrator {
     long modified = modified(src);
     try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ)) {
       checkInterrupted(null);
-      TransferSession session = backend.openUpload(req, size, listener);
-      Journal j =
-          new Journal(
-              Journal.VERSION, session.transferId(), session.diskId(), Direction.UPLOAD,
-              backend.endpoint(), src.toAbsolutePath().toString(), size, modified,
-              session.size(), session.createdDisk(), session.targetReadsAsZeros(), List.of(),
-              System.currentTimeMillis());
+      Journal[] opened = new Journal[1];
+      TransferSession session;
+      try {
+        session =
+            backend.openUpload(
+                req,
+                size,
+                listener,
+                s ->
+                    opened[0] =
+                        early(
+                            new Journal(
+                                Journal.VERSION, s.transferId(), s.diskId(), Direction.UPLOAD,
+                                backend.endpoint(), src.toAbsolutePath().toString(), size,
+                                modified, s.size(), s.createdDisk(), s.targetReadsAsZeros(),
+                                List.of(), System.currentTimeMillis())));
+      } catch (RuntimeException e) {
+        forget(opened[0]);
+        throw e;
+      }
+      Journal j = opened[0];
       return drive(
           session, j, Range.split(size, req.rangeSize()), new UploadWork(in, session), req,
           started, null, () -> {});
@@ -116,7 +130,24 @@ public final class Orchestrator {
     LocalImage.checkTarget(target, req.force());
     Path part = partFile(target);
     checkInterrupted(null);
-    TransferSession session = backend.openDownload(req, listener);
+    Journal[] opened = new Journal[1];
+    TransferSession session;
+    try {
+      session =
+          backend.openDownload(
+              req,
+              listener,
+              s ->
+                  opened[0] =
+                      early(
+                          new Journal(
+                              Journal.VERSION, s.transferId(), s.diskId(), Direction.DOWNLOAD,
+                              backend.endpoint(), target.toString(), 0, 0, s.size(), false,
+                              false, List.of(), System.currentTimeMillis())));
+    } catch (RuntimeException e) {
+      forget(opened[0]);
+      throw e;
+    }
     FileChannel out;
     try {
       out =
@@ -133,12 +164,7 @@ public final class Orchestrator {
       abort(session, e);
       throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
     }
-    Journal j =
-        new Journal(
-            Journal.VERSION, session.transferId(), session.diskId(), Direction.DOWNLOAD,
-            backend.endpoint(), target.toString(), 0, 0, session.size(), false, false, List.of(),
-            System.currentTimeMillis());
-    return downloadInto(session, j, out, target, part, req, started, false);
+    return downloadInto(session, opened[0], out, target, part, req, started, false);
   }
 
   /**
@@ -170,7 +196,18 @@ public final class Orchestrator {
       checkPartial(j, local, req.force());
     }
     listener.phase("resuming transfer");
-    TransferSession session = backend.reopen(j, req, listener);
+    Journal old = j;
+    Journal[] moved = {j};
+    TransferSession session =
+        backend.reopen(
+            j,
+            req,
+            listener,
+            s -> {
+              // A new transfer on the same disk: move the journal to it at once.
+              moved[0] = early(old.withTransferId(s.transferId(), System.currentTimeMillis()));
+              journals.delete(old.transferId());
+            });
     if (session == null) {
       // The platform finished it before we were stopped: nothing left to do.
       journals.delete(transferId);
@@ -181,10 +218,7 @@ public final class Orchestrator {
     }
     if (!session.transferId().equals(j.transferId())) {
       listener.info("continuing in new transfer " + session.transferId());
-      Journal moved = j.withTransferId(session.transferId(), System.currentTimeMillis());
-      save(moved);
-      journals.delete(j.transferId());
-      j = moved;
+      j = moved[0];
     }
     if (j.direction() == Direction.UPLOAD) {
       try (FileChannel in = FileChannel.open(local, StandardOpenOption.READ)) {
@@ -381,6 +415,28 @@ public final class Orchestrator {
       Files.deleteIfExists(part);
     } catch (IOException e) {
       listener.warn("cannot remove " + part + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * Saves the journal of a transfer the platform just created, before it is ready, so that a
+   * process killed while waiting still leaves a way to resume or cancel it.
+   */
+  private Journal early(Journal j) {
+    if (journals != null) {
+      save(j);
+    }
+    return j;
+  }
+
+  /** Drops the journal of a transfer that could not be opened (the backend ended it). */
+  private void forget(Journal j) {
+    if (j != null && journals != null) {
+      try {
+        journals.delete(j.transferId());
+      } catch (RuntimeException e) {
+        listener.warn(e.getMessage());
+      }
     }
   }
 
