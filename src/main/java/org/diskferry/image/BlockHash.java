@@ -3,6 +3,7 @@ package org.diskferry.image;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -12,9 +13,8 @@ import java.util.List;
  * Equal to the {@code checksum} of imageio's {@code {"algorithm": "blake2b", "block_size":
  * 4194304, ...}} answer and to {@code ovirt_imageio.client.checksum()}.
  *
- * <p>Blocks that lie entirely in zero extents are not read: they take a cached digest of a zero
- * block, so sparse images hash quickly. Zero extents inside data blocks are hashed without
- * reading them.
+ * <p>Blocks that lie entirely in zero extents are not read, and blocks that read as all zeros are
+ * not hashed: both take a cached digest of a zero block, so sparse images hash quickly.
  */
 public final class BlockHash {
   private BlockHash() {}
@@ -39,48 +39,98 @@ public final class BlockHash {
       throw new IllegalArgumentException("block size must be positive, not " + blockSize);
     }
     long size = reader.size();
-    List<Extent> extents = reader.extents();
+    // a raw reader without file-system hole information would scan the whole file for its
+    // extents: hashing reads it anyway and spots all-zero blocks itself
+    List<Extent> extents =
+        reader instanceof RawReader && !SparseFiles.available()
+            ? (size == 0 ? List.of() : List.of(new Extent(0, size, false)))
+            : reader.extents();
     Blake2b outer = new Blake2b(DIGEST);
     Blake2b inner = new Blake2b(DIGEST);
-    ByteBuffer buf = ByteBuffer.allocate(Math.min(CHUNK, blockSize));
+    ByteBuffer block = ByteBuffer.allocate(blockSize);
     byte[] zeroBlockDigest = null;
     int ei = 0;
     for (long off = 0; off < size; off += blockSize) {
       long end = Math.min(size, off + blockSize);
+      int len = (int) (end - off);
       while (ei < extents.size() && extents.get(ei).end() <= off) {
         ei++;
       }
-      byte[] d;
-      if (allZero(extents, ei, off, end)) {
-        if (end - off == blockSize) {
-          if (zeroBlockDigest == null) {
-            zeroBlockDigest = zeroDigest(inner, blockSize);
-          }
-          d = zeroBlockDigest;
-        } else {
-          d = zeroDigest(inner, end - off);
-        }
-      } else {
-        inner.reset();
+      boolean zero = allZero(extents, ei, off, end);
+      if (!zero) {
+        // read the data parts of the block; zero extents in it are not read
+        block.clear().limit(len);
         int i = ei;
         for (long pos = off; pos < end; ) {
           Extent e = extents.get(i);
           long stop = Math.min(end, e.end());
           if (e.zero()) {
-            hashZeros(inner, stop - pos);
+            putZeros(block, (int) (stop - pos));
           } else {
-            hashData(reader, inner, buf, pos, stop);
+            readFully(reader, block, pos, (int) (stop - pos));
           }
           pos = stop;
           if (pos == e.end()) {
             i++;
           }
         }
+        block.flip();
+        zero = isZero(block);
+      }
+      byte[] d;
+      if (zero && len == blockSize) {
+        if (zeroBlockDigest == null) {
+          zeroBlockDigest = zeroDigest(inner, blockSize);
+        }
+        d = zeroBlockDigest;
+      } else if (zero) {
+        d = zeroDigest(inner, len);
+      } else {
+        inner.reset();
+        inner.update(block);
         d = inner.digest();
       }
       outer.update(d, 0, d.length);
     }
     return HexFormat.of().formatHex(outer.digest());
+  }
+
+  private static boolean isZero(ByteBuffer b) {
+    byte[] a = b.array();
+    int from = b.arrayOffset() + b.position();
+    int to = from + b.remaining();
+    for (int off = from; off < to; off += ZEROS.length) {
+      int n = Math.min(ZEROS.length, to - off);
+      if (Arrays.mismatch(a, off, off + n, ZEROS, 0, n) >= 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static void putZeros(ByteBuffer b, int n) {
+    while (n > 0) {
+      int k = Math.min(n, ZEROS.length);
+      b.put(ZEROS, 0, k);
+      n -= k;
+    }
+  }
+
+  private static void readFully(ImageReader r, ByteBuffer b, long pos, int len)
+      throws IOException {
+    int limit = b.limit();
+    int stop = b.position() + len;
+    b.limit(stop);
+    try {
+      while (b.hasRemaining()) {
+        int n = r.read(pos + len - b.remaining(), b);
+        if (n < 0) {
+          throw new EOFException("image ended at " + (pos + len - b.remaining()) + " while hashing");
+        }
+      }
+    } finally {
+      b.limit(limit);
+    }
   }
 
   private static boolean allZero(List<Extent> extents, int i, long off, long end) {
@@ -103,22 +153,6 @@ public final class BlockHash {
       int n = (int) Math.min(len, ZEROS.length);
       h.update(ZEROS, 0, n);
       len -= n;
-    }
-  }
-
-  private static void hashData(ImageReader r, Blake2b h, ByteBuffer buf, long pos, long end)
-      throws IOException {
-    while (pos < end) {
-      buf.clear().limit((int) Math.min(buf.capacity(), end - pos));
-      while (buf.hasRemaining()) {
-        int n = r.read(pos + buf.position(), buf);
-        if (n < 0) {
-          throw new EOFException("image ended at " + (pos + buf.position()) + " while hashing");
-        }
-      }
-      buf.flip();
-      pos += buf.remaining();
-      h.update(buf);
     }
   }
 }
