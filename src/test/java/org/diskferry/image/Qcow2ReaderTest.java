@@ -124,7 +124,7 @@ class Qcow2ReaderTest {
     }
     byte[] t = text.toString().getBytes(StandardCharsets.US_ASCII);
     System.arraycopy(t, 0, data, 1_500_000, t.length);
-    Arrays2.fill(data, 6_000_000, 6_100_000, (byte) 0x5c);
+    java.util.Arrays.fill(data, 6_000_000, 6_100_000, (byte) 0x5c);
     data[size - 1] = 1;
     Path p = dir.resolve(name);
     Files.write(p, data);
