@@ -15,7 +15,10 @@ import picocli.CommandLine.Parameters;
     description = "Create a disk (or fill an existing one) from a local image.")
 final class UploadCommand extends TransferCommand {
 
-  @Parameters(index = "0", paramLabel = "FILE", description = "The image to upload (raw).")
+  @Parameters(
+      index = "0",
+      paramLabel = "FILE",
+      description = "The image to upload: raw, qcow2 (v2 or v3) or ISO.")
   Path file;
 
   @Option(
@@ -39,7 +42,7 @@ final class UploadCommand extends TransferCommand {
   @Option(
       names = {"-f", "--format"},
       paramLabel = "FORMAT",
-      description = "Format of the new disk: raw or qcow2 (default: raw).")
+      description = "Format of the new disk: raw or qcow2 (default: the image's).")
   String format;
 
   @Option(names = "--preallocated", description = "Create the new disk fully allocated.")
@@ -101,7 +104,7 @@ final class UploadCommand extends TransferCommand {
             heartbeat(),
             checkedRangeSize());
     // Check the local file before logging in: bad input should fail fast and touch nothing.
-    org.diskferry.transfer.LocalImage.checkSource(file);
+    org.diskferry.image.ImageInspector.inspect(file);
     return transfer(req);
   }
 

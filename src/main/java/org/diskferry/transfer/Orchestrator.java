@@ -22,6 +22,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 import org.diskferry.error.DiskferryException;
+import org.diskferry.image.Extent;
+import org.diskferry.image.ImageFormat;
+import org.diskferry.image.ImageInfo;
+import org.diskferry.image.ImageInspector;
+import org.diskferry.image.ImageReader;
+import org.diskferry.image.ImageReaders;
 
 /**
  * Runs one upload or download: asks the backend for a session, splits the image into ranges, moves
@@ -91,9 +97,14 @@ public final class Orchestrator {
     long started = System.nanoTime();
     listener.phase("inspecting image");
     Path src = req.localPath();
-    long size = LocalImage.checkSource(src);
+    ImageInfo info = ImageInspector.inspect(src);
+    long size = info.virtualSize();
+    long fileSize = info.fileSize();
     long modified = modified(src);
-    try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ)) {
+    if (req.format() == null) {
+      req = req.withFormat(info.format().diskFormat());
+    }
+    try (ImageReader reader = ImageReaders.open(info)) {
       checkInterrupted(null);
       Journal[] opened = new Journal[1];
       TransferSession session;
@@ -108,20 +119,46 @@ public final class Orchestrator {
                         early(
                             new Journal(
                                 Journal.VERSION, s.transferId(), s.diskId(), Direction.UPLOAD,
-                                backend.endpoint(), src.toAbsolutePath().toString(), size,
+                                backend.endpoint(), src.toAbsolutePath().toString(), fileSize,
                                 modified, s.size(), s.createdDisk(), s.targetReadsAsZeros(),
                                 List.of(), System.currentTimeMillis())));
       } catch (RuntimeException e) {
         forget(opened[0]);
         throw e;
       }
-      Journal j = opened[0];
       return drive(
-          session, j, Range.split(size, req.rangeSize()), new UploadWork(in, session), req,
-          started, null, () -> {});
+          session, opened[0], plan(info, reader, req.rangeSize(), null),
+          new UploadWork(reader, session), req, started, null, () -> {});
     } catch (IOException e) {
       throw DiskferryException.badInput("cannot read " + src + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The ranges of an upload: a qcow2 image says where its zeros are, so those ranges are never
+   * read; a raw image is read whole and its zero blocks found on the way. With a journal, only
+   * what is not done yet.
+   */
+  private static List<Range> plan(ImageInfo info, ImageReader reader, long rangeSize, Journal j)
+      throws IOException {
+    List<Range> ranges;
+    if (info.format() == ImageFormat.QCOW2) {
+      List<DataChannel.Extent> extents = new ArrayList<>();
+      for (Extent e : reader.extents()) {
+        extents.add(new DataChannel.Extent(e.start(), e.length(), e.zero()));
+      }
+      ranges = Range.split(extents, rangeSize);
+    } else {
+      ranges = Range.split(info.virtualSize(), rangeSize);
+    }
+    if (j == null) {
+      return ranges;
+    }
+    List<Range> todo = new ArrayList<>();
+    for (Range r : ranges) {
+      todo.addAll(j.remaining(r));
+    }
+    return todo;
   }
 
   private TransferResult download(TransferRequest req) {
@@ -221,13 +258,11 @@ public final class Orchestrator {
       j = moved[0];
     }
     if (j.direction() == Direction.UPLOAD) {
-      try (FileChannel in = FileChannel.open(local, StandardOpenOption.READ)) {
-        List<Range> todo = new ArrayList<>();
-        for (Range r : Range.split(j.localSize(), req.rangeSize())) {
-          todo.addAll(j.remaining(r));
-        }
+      ImageInfo info = ImageInspector.inspect(local);
+      try (ImageReader reader = ImageReaders.open(info)) {
         return drive(
-            session, j, todo, new UploadWork(in, session), req, started, null, () -> {});
+            session, j, plan(info, reader, req.rangeSize(), j), new UploadWork(reader, session),
+            req, started, null, () -> {});
       } catch (IOException e) {
         abort(session, e);
         throw DiskferryException.badInput("cannot read " + local + ": " + e.getMessage());
@@ -302,6 +337,18 @@ public final class Orchestrator {
     return drive(session, journal, todo, work, req, started, localSync, beforeComplete, () -> {});
   }
 
+  /** The bytes a transfer covers: the planned ranges plus what a journal says was done. */
+  private static long covered(List<Range> todo, Journal journal) {
+    long end = 0;
+    for (Range r : todo) {
+      end = Math.max(end, r.end());
+    }
+    for (long[] d : journal.done()) {
+      end = Math.max(end, d[1]);
+    }
+    return end;
+  }
+
   /**
    * Moves {@code todo} and completes the session; on failure suspends it (resumable) or ends it
    * (not resumable), keeping the journal only in the first case.
@@ -318,6 +365,7 @@ public final class Orchestrator {
       Runnable onAbort) {
     current = session;
     boolean upload = journal.direction() == Direction.UPLOAD;
+    long size = upload ? covered(todo, journal) : session.size();
     JournalKeeper keeper =
         journals == null
             ? null
@@ -349,8 +397,7 @@ public final class Orchestrator {
       }
       listener.phase((upload ? "upload" : "download") + " completed");
       return new TransferResult(
-          journal.direction(), session.transferId(), session.diskId(), phase,
-          journal.direction() == Direction.UPLOAD ? journal.localSize() : session.size(),
+          journal.direction(), session.transferId(), session.diskId(), phase, size,
           moved, seconds(started), workers, retries.get());
     } catch (TransferInterruptedException e) {
       if (keeper != null && !cancelOnInterrupt) {
@@ -711,10 +758,10 @@ public final class Orchestrator {
 
   /** Reads the source range by range; zero blocks are skipped or zeroed, never sent as data. */
   private final class UploadWork implements RangeWork {
-    private final FileChannel in;
+    private final ImageReader in;
     private final TransferSession session;
 
-    UploadWork(FileChannel in, TransferSession session) {
+    UploadWork(ImageReader in, TransferSession session) {
       this.in = in;
       this.session = session;
     }
@@ -722,6 +769,11 @@ public final class Orchestrator {
     @Override
     public long move(Range range, ByteBuffer buffer, LongConsumer moved) throws IOException {
       DataChannel data = session.data();
+      if (range.zero()) {
+        zero(data, range.start(), range.length());
+        moved.accept(range.length());
+        return 0;
+      }
       long sent = 0;
       long zeroStart = -1;
       long pos = range.start();
@@ -785,12 +837,12 @@ public final class Orchestrator {
     }
   }
 
-  private static void readFully(FileChannel in, ByteBuffer buf, long pos) throws IOException {
+  private static void readFully(ImageReader in, ByteBuffer buf, long pos) throws IOException {
     long p = pos;
     while (buf.hasRemaining()) {
-      int n = in.read(buf, p);
+      int n = in.read(p, buf);
       if (n < 0) {
-        throw new EOFException("the source file shrank while it was being read");
+        throw new EOFException("the source image shrank while it was being read");
       }
       p += n;
     }

@@ -60,4 +60,12 @@ public record TransferRequest(
         direction, localPath, disk, null, null, null, false, null, 4, DEFAULT_BUFFER_SIZE, null,
         false, null, null, false, DEFAULT_HEARTBEAT, DEFAULT_RANGE_SIZE);
   }
+
+  /** A copy with another disk or file format. */
+  public TransferRequest withFormat(String newFormat) {
+    return new TransferRequest(
+        direction, localPath, disk, storageDomain, name, newFormat, preallocated, description,
+        workers, bufferSize, host, useProxy, timeoutPolicy, inactivityTimeout, force, heartbeat,
+        rangeSize);
+  }
 }

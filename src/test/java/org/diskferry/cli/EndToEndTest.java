@@ -158,13 +158,18 @@ class EndToEndTest {
     assertThat(directory.exit()).isEqualTo(2);
     assertThat(directory.err()).contains("is a directory");
 
-    Path qcow = dir.resolve("image.qcow2");
-    Files.write(qcow, new byte[] {'Q', 'F', 'I', (byte) 0xfb, 0, 0, 0, 3});
-    Result q = fx.run("upload", qcow.toString());
+    Path vmdk = dir.resolve("image.vmdk");
+    byte[] head = new byte[4096];
+    head[0] = 'K';
+    head[1] = 'D';
+    head[2] = 'M';
+    head[3] = 'V';
+    Files.write(vmdk, head);
+    Result q = fx.run("upload", vmdk.toString());
     assertThat(q.exit()).isEqualTo(2);
-    assertThat(q.err()).contains("qemu-img convert");
+    assertThat(q.err()).contains("vmdk").contains("qemu-img convert");
 
-    Result workers = fx.run("upload", qcow.toString(), "--workers", "17");
+    Result workers = fx.run("upload", vmdk.toString(), "--workers", "17");
     assertThat(workers.exit()).isEqualTo(2);
   }
 
