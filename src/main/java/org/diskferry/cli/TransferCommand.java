@@ -57,6 +57,13 @@ abstract class TransferCommand extends EngineCommand {
   long retryDelayMillis;
 
   @Option(
+      names = "--verify",
+      description =
+          "After the data moved, compare the server's checksum of the disk (imageio's blkhash:"
+              + " blake2b over 4 MiB blocks) with the local one; a mismatch fails the transfer.")
+  boolean verify;
+
+  @Option(
       names = "--cancel-on-interrupt",
       description =
           "On SIGINT/SIGTERM or when retries run out, cancel the transfer (an upload's disk is"
@@ -139,7 +146,8 @@ abstract class TransferCommand extends EngineCommand {
               listener,
               retryPolicy(),
               org.diskferry.transfer.JournalStore.fromEnvironment(cli().env),
-              cancelOnInterrupt);
+              cancelOnInterrupt)
+              .verifyChecksums(verify);
       if (cli().signals) {
         Signals.install(sig -> orchestrator.interrupt("interrupted by " + sig));
       }
@@ -170,6 +178,14 @@ abstract class TransferCommand extends EngineCommand {
       o.put("seconds", Math.round(r.seconds() * 1000) / 1000.0);
       o.put("workers", r.workers());
       o.put("retries", r.retries());
+      if (r.checksum() != null) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("algorithm", org.diskferry.image.BlockHash.ALGORITHM);
+        c.put("block_size", org.diskferry.image.BlockHash.DEFAULT_BLOCK_SIZE);
+        c.put("checksum", r.checksum());
+        c.put("verified", true);
+        o.put("checksum", c);
+      }
       o.put("file", String.valueOf(filePath()));
       printJson(o);
     } else {
@@ -178,6 +194,9 @@ abstract class TransferCommand extends EngineCommand {
           command.equals("upload")
               ? "uploaded " + filePath() + " to disk " + r.diskId()
               : "downloaded disk " + r.diskId() + " to " + filePath();
+      if (r.checksum() != null) {
+        what += ", checksum verified";
+      }
       out().printf(
           "%s (%s in %.1f s, %.1f MiB/s; transfer %s)%n",
           what,

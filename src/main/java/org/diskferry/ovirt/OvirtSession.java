@@ -240,6 +240,13 @@ final class OvirtSession implements TransferSession, DataChannel {
   }
 
   @Override
+  public Optional<String> checksum() throws IOException {
+    return imageio
+        .checksum("blake2b", (long) org.diskferry.image.BlockHash.DEFAULT_BLOCK_SIZE)
+        .map(ImageChecksum::checksum);
+  }
+
+  @Override
   public void keepAlive() throws IOException {
     imageio.keepAlive();
   }

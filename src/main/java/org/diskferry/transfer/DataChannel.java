@@ -25,6 +25,12 @@ public interface DataChannel {
   /** Which ranges of the disk hold data, if the server can tell. */
   Optional<List<Extent>> extents() throws IOException;
 
+  /**
+   * The server's checksum of the whole disk: imageio's blkhash (blake2b-256 over 4 MiB blocks,
+   * then over the block digests), as hex; empty when the server cannot compute one.
+   */
+  Optional<String> checksum() throws IOException;
+
   /** A cheap request that counts as data-plane activity. */
   void keepAlive() throws IOException;
 

@@ -22,12 +22,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 import org.diskferry.error.DiskferryException;
+import org.diskferry.image.BlockHash;
 import org.diskferry.image.Extent;
 import org.diskferry.image.ImageFormat;
 import org.diskferry.image.ImageInfo;
 import org.diskferry.image.ImageInspector;
 import org.diskferry.image.ImageReader;
 import org.diskferry.image.ImageReaders;
+import org.diskferry.image.PaddedReader;
 
 /**
  * Runs one upload or download: asks the backend for a session, splits the image into ranges, moves
@@ -50,6 +52,7 @@ public final class Orchestrator {
   private final AtomicInteger retries = new AtomicInteger();
   private final AtomicReference<String> interruptReason = new AtomicReference<>();
   private volatile TransferSession current;
+  private boolean verify;
 
   public Orchestrator(Backend backend, TransferListener listener) {
     this(backend, listener, RetryPolicy.DEFAULT, null, true);
@@ -74,6 +77,15 @@ public final class Orchestrator {
     this.retry = retry;
     this.journals = journals;
     this.cancelOnInterrupt = cancelOnInterrupt || journals == null;
+  }
+
+  /**
+   * Compares the server's checksum of the disk with one computed locally before a transfer is
+   * finalized; a mismatch fails the transfer (an upload is cancelled).
+   */
+  public Orchestrator verifyChecksums(boolean on) {
+    this.verify = on;
+    return this;
   }
 
   /**
@@ -128,7 +140,7 @@ public final class Orchestrator {
       }
       return drive(
           session, opened[0], plan(info, reader, req.rangeSize(), null),
-          new UploadWork(reader, session), req, started, null, () -> {});
+          new UploadWork(reader, session), req, started, null, () -> verify(session, reader));
     } catch (IOException e) {
       throw DiskferryException.badInput("cannot read " + src + ": " + e.getMessage());
     }
@@ -251,7 +263,7 @@ public final class Orchestrator {
       listener.phase((j.direction() == Direction.UPLOAD ? "upload" : "download") + " completed");
       return new TransferResult(
           j.direction(), j.transferId(), j.diskId(), "finished_success", j.size(), 0,
-          seconds(started), 0, 0);
+          seconds(started), 0, 0, null);
     }
     if (!session.transferId().equals(j.transferId())) {
       listener.info("continuing in new transfer " + session.transferId());
@@ -262,7 +274,7 @@ public final class Orchestrator {
       try (ImageReader reader = ImageReaders.open(info)) {
         return drive(
             session, j, plan(info, reader, req.rangeSize(), j), new UploadWork(reader, session),
-            req, started, null, () -> {});
+            req, started, null, () -> verify(session, reader));
       } catch (IOException e) {
         abort(session, e);
         throw DiskferryException.badInput("cannot read " + local + ": " + e.getMessage());
@@ -314,6 +326,11 @@ public final class Orchestrator {
           () -> {
             try {
               out.force(true);
+              if (verify) {
+                try (ImageReader local = ImageReaders.open(part)) {
+                  verify(session, local);
+                }
+              }
               moveIntoPlace(part, target, req.force() || resumed);
             } catch (IOException e) {
               throw DiskferryException.failed("cannot write " + target + ": " + e.getMessage());
@@ -398,7 +415,7 @@ public final class Orchestrator {
       listener.phase((upload ? "upload" : "download") + " completed");
       return new TransferResult(
           journal.direction(), session.transferId(), session.diskId(), phase, size,
-          moved, seconds(started), workers, retries.get());
+          moved, seconds(started), workers, retries.get(), checksum);
     } catch (TransferInterruptedException e) {
       if (keeper != null && !cancelOnInterrupt) {
         suspend(session, keeper);
@@ -430,6 +447,44 @@ public final class Orchestrator {
     } finally {
       current = null;
     }
+  }
+
+  private String checksum;
+
+  /**
+   * With {@code --verify}: the server's blkhash of the disk against the same hash of the local
+   * image (one more read of the data on each side). Throws on a mismatch.
+   */
+  private void verify(TransferSession session, ImageReader local) {
+    if (!verify) {
+      return;
+    }
+    listener.phase("verifying checksum");
+    String remote;
+    String mine;
+    try {
+      remote =
+          session
+              .data()
+              .checksum()
+              .orElseThrow(
+                  () ->
+                      DiskferryException.failed(
+                          "--verify: the server of transfer " + session.transferId()
+                              + " cannot compute checksums"));
+      // A disk larger than its image reads as zeros after it, and the server hashes it all.
+      mine =
+          BlockHash.compute(
+              session.size() > local.size() ? new PaddedReader(local, session.size()) : local);
+    } catch (IOException e) {
+      throw DiskferryException.failed("--verify: " + e.getMessage());
+    }
+    if (!remote.equalsIgnoreCase(mine)) {
+      throw DiskferryException.failed(
+          "checksum mismatch for disk " + session.diskId() + ": local blake2b " + mine
+              + ", server " + remote);
+    }
+    checksum = mine;
   }
 
   private void suspend(TransferSession session, JournalKeeper keeper) {

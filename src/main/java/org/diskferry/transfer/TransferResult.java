@@ -12,6 +12,7 @@ package org.diskferry.transfer;
  * @param seconds wall time of the whole command
  * @param workers connections used
  * @param retries data-plane requests that were tried again after a transient failure
+ * @param checksum the verified blkhash (blake2b, 4 MiB blocks) with {@code --verify}, else null
  */
 public record TransferResult(
     Direction direction,
@@ -22,4 +23,5 @@ public record TransferResult(
     long bytesSent,
     double seconds,
     int workers,
-    int retries) {}
+    int retries,
+    String checksum) {}

@@ -73,6 +73,63 @@ class ImageFormatsEndToEndTest {
   }
 
   @Test
+  void verifyComparesTheServersBlkhashWithTheLocalOne() throws Exception {
+    Path raw = SandboxFixture.image(dir.resolve("verify.raw"), (5 << 20) + 512, 7, true);
+    Path qcow = dir.resolve("verify.qcow2");
+    qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow.toString());
+    Result up = fx.run("-o", "json", "upload", qcow.toString(), "--verify", "--name", "verified");
+    assertThat(up.exit()).as(up.toString()).isZero();
+    JsonNode j = Json.mapper().readTree(up.out());
+    JsonNode c = j.get("checksum");
+    assertThat(c.get("algorithm").asText()).isEqualTo("blake2b");
+    assertThat(c.get("block_size").asInt()).isEqualTo(4 << 20);
+    assertThat(c.get("checksum").asText()).matches("[0-9a-f]{64}");
+
+    Path back = dir.resolve("verify-back.raw");
+    Result down =
+        fx.run("-o", "json", "download", j.get("disk_id").asText(), back.toString(), "--verify");
+    assertThat(down.exit()).as(down.toString()).isZero();
+    // The same disk, hashed by the server twice and locally from two different files.
+    assertThat(Json.mapper().readTree(down.out()).get("checksum").get("checksum").asText())
+        .isEqualTo(c.get("checksum").asText());
+    assertThat(Files.mismatch(raw, back)).isEqualTo(-1L);
+  }
+
+  @Test
+  void aChecksumMismatchFailsTheUploadAndRemovesTheDisk() throws Exception {
+    Path raw = SandboxFixture.image(dir.resolve("bad.raw"), 2 << 20, 8, false);
+    try (SandboxFixture own = new SandboxFixture(dir.resolve("mismatch"))) {
+      Path disks = own.sandbox.dataDir().resolve("disks");
+      // Corrupts the stored disk just before the server computes its checksum.
+      own.sandbox.setFaultHook(
+          r -> {
+            if (r.path().endsWith("/checksum")) {
+              try (var files = Files.newDirectoryStream(disks, "*.img")) {
+                files.forEach(ImageFormatsEndToEndTest::corrupt);
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            }
+            return null;
+          });
+      Result up = own.run("upload", raw.toString(), "--verify", "--name", "corrupted");
+      assertThat(up.exit()).as(up.toString()).isEqualTo(1);
+      assertThat(up.err()).contains("checksum mismatch").contains("local blake2b");
+      own.sandbox.setFaultHook(null);
+      assertThat(own.run("-o", "json", "list").out()).doesNotContain("\"corrupted\"");
+    }
+  }
+
+  private static void corrupt(Path f) {
+    try (java.nio.channels.FileChannel ch =
+        java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3}), 0);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
   void qcow2WithABackingFileIsRefusedBeforeAnythingIsCreated() throws Exception {
     Path base = dir.resolve("base.qcow2");
     qemuImg("create", "-f", "qcow2", base.toString(), "4M");

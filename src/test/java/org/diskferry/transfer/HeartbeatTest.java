@@ -93,6 +93,11 @@ class HeartbeatTest {
     }
 
     @Override
+    public Optional<String> checksum() {
+      return Optional.empty();
+    }
+
+    @Override
     public void keepAlive() throws IOException {
       keepAlives.incrementAndGet();
     }
