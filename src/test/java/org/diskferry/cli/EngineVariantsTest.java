@@ -134,6 +134,38 @@ class EngineVariantsTest {
   }
 
   @Test
+  void anExpiredTokenMidTransferIsRenewedByLoggingInAgain() throws IOException {
+    try (SandboxFixture fx = fixture(fast())) {
+      // The first poll of the transfer after the data moved answers 401, as the engine does when
+      // the SSO session behind the token has expired: the client logs in again and goes on.
+      java.util.concurrent.atomic.AtomicBoolean expired =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicBoolean dataMoved =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      fx.sandbox.setFaultHook(
+          r -> {
+            if (r.dataPlane() && r.method().equals("PUT")) {
+              dataMoved.set(true);
+            }
+            if (dataMoved.get()
+                && r.path().contains("/ovirt-engine/api/imagetransfers/")
+                && r.method().equals("POST")
+                && r.path().endsWith("/finalize")
+                && expired.compareAndSet(false, true)) {
+              return FaultHook.Action.respond(401, "Unauthorized");
+            }
+            return null;
+          });
+      Path src = SandboxFixture.image(dir.resolve("token.img"), 2 << 20, 6, false);
+      Result up = fx.run("-o", "json", "upload", src.toString(), "--name", "token");
+      assertThat(up.exit()).as(up.toString()).isZero();
+      assertThat(expired).isTrue();
+      assertThat(Json.mapper().readTree(up.out()).get("phase").asText())
+          .isEqualTo("finished_success");
+    }
+  }
+
+  @Test
   void settingsFromAProfileInTheConfigFile() throws IOException {
     try (SandboxFixture fx = fixture(fast())) {
       Map<String, String> sb = fx.sandbox.environment();
