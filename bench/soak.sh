@@ -55,7 +55,7 @@ run_once() { # label result-file diskferry-args...
   if [ -z "$killed" ] && [ "$rc" != 75 ] && [ "$rc" != 130 ]; then
     echo "FAILED ($label: exit $rc: $(tail -1 "$work/last.err"))"; return
   fi
-  local id; id=$(ls "$XDG_STATE_HOME/diskferry" 2>/dev/null | sed -n 's/\.json$//p' | head -1)
+  local id; id=$(ls -t "$XDG_STATE_HOME/diskferry" 2>/dev/null | sed -n 's/\.json$//p' | head -1)
   if [ -z "$id" ]; then
     # Killed before the transfer existed: nothing to resume, so run it again, once.
     [ -n "$killed" ] || { echo "FAILED ($label: exit $rc and no journal)"; return; }

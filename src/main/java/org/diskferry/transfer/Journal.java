@@ -88,6 +88,13 @@ public record Journal(
         createdDisk, readsAsZeros, done, now);
   }
 
+  /** A copy with nothing done, for a transfer that must start over. */
+  public Journal restarted(long now) {
+    return new Journal(
+        version, transferId, diskId, direction, endpoint, localPath, localSize, localModified,
+        size, createdDisk, readsAsZeros, List.of(), now);
+  }
+
   /** The parts of {@code range} not yet done, in order. */
   public List<Range> remaining(Range range) {
     List<Range> out = new ArrayList<>();

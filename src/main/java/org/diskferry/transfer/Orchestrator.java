@@ -242,7 +242,17 @@ public final class Orchestrator {
     if (j.direction() == Direction.UPLOAD) {
       checkUnchanged(j, local);
     } else {
-      checkPartial(j, local, req.force());
+      if (Files.exists(local) && !req.force()) {
+        throw DiskferryException.badInput(local + " already exists; use --force to overwrite it");
+      }
+      if (!partUsable(j, local)) {
+        // Killed before the partial file existed (or it was removed): the data is still on the
+        // server, so start this download again from the beginning.
+        if (j.bytesDone() > 0) {
+          listener.warn(partFile(local) + " is missing or has the wrong size; downloading again");
+        }
+        j = j.restarted(System.currentTimeMillis());
+      }
     }
     listener.phase("resuming transfer");
     Journal old = j;
@@ -281,9 +291,16 @@ public final class Orchestrator {
       }
     }
     Path part = partFile(local);
+    boolean fresh = j.done().isEmpty();
     FileChannel out;
     try {
-      out = FileChannel.open(part, StandardOpenOption.WRITE);
+      out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      if (fresh) {
+        out.truncate(0);
+        if (session.size() > 0) {
+          out.write(ByteBuffer.allocate(1), session.size() - 1);
+        }
+      }
     } catch (IOException e) {
       abort(session, e);
       throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
@@ -581,19 +598,13 @@ public final class Orchestrator {
     }
   }
 
-  private static void checkPartial(Journal j, Path target, boolean force) {
+  /** True when the partial file of a download is there with the disk's size. */
+  private static boolean partUsable(Journal j, Path target) {
     Path part = partFile(target);
     try {
-      if (!Files.isRegularFile(part) || Files.size(part) != j.size()) {
-        throw DiskferryException.badInput(
-            part + " is missing or has the wrong size; download transfer " + j.transferId()
-                + " cannot be resumed: download again");
-      }
+      return Files.isRegularFile(part) && Files.size(part) == j.size();
     } catch (IOException e) {
-      throw DiskferryException.badInput("cannot read " + part + ": " + e.getMessage());
-    }
-    if (Files.exists(target) && !force) {
-      throw DiskferryException.badInput(target + " already exists; use --force to overwrite it");
+      return false;
     }
   }
 

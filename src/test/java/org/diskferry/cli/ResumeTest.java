@@ -176,6 +176,33 @@ class ResumeTest {
     assertSameBytes(left.get(0).diskId(), src);
   }
 
+  @Test
+  void aDownloadKilledBeforeItsPartialFileExistedStartsOver() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("early.img"), 3 << 20, 6, true);
+    Result up = fx.run("-o", "json", "upload", src.toString(), "--name", "early");
+    assertThat(up.exit()).as(up.toString()).isZero();
+    String disk = Json.mapper().readTree(up.out()).get("disk_id").asText();
+    Path target = dir.resolve("early-back.img");
+    // What a kill -9 right after the engine created the transfer leaves: a live transfer that
+    // locks the disk, and a journal with nothing done, but no partial file yet.
+    try (EngineClient engine = engine()) {
+      var t =
+          engine.createTransfer(
+              new org.diskferry.ovirt.TransferSpec(disk, "download", null, null, null));
+      journals()
+          .save(
+              new Journal(
+                  Journal.VERSION, t.id(), disk, org.diskferry.transfer.Direction.DOWNLOAD,
+                  engine.engineUrl(), target.toString(), 0, 0, 3 << 20, false, false,
+                  List.of(), System.currentTimeMillis()));
+      Result r = resume(t.id());
+      assertThat(r.exit()).as(r.toString()).isZero();
+    }
+    assertThat(Files.mismatch(src, target)).isEqualTo(-1L);
+    assertThat(journals().list()).isEmpty();
+    assertThat(fx.sandbox.diskStatus(disk)).contains("ok");
+  }
+
   /** Slows data requests down, so a child process can be stopped in the middle of a transfer. */
   static void slowDataPlane(Duration perRequest) {
     fx.sandbox.setFaultHook(
