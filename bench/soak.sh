@@ -10,7 +10,7 @@ seed=${2:-1}
 for tool in jq cmp; do
   command -v "$tool" >/dev/null || { echo "soak: needs $tool" >&2; exit 2; }
 done
-[ -n "$(ls target/diskferry-*-all.jar 2>/dev/null)" ] || mvn -B -ntp -q -DskipTests package
+mvn -B -ntp -q -DskipTests package   # always: a stale jar would measure old code
 
 work=$(mktemp -d)
 sandbox_pid=
@@ -44,6 +44,7 @@ done
 # Prints "ok", "resumed" or "FAILED"; the JSON result goes to $2.
 run_once() { # label result-file diskferry-args...
   local label=$1 result=$2; shift 2
+  local before; before=$(ls "$XDG_STATE_HOME/diskferry" 2>/dev/null || true)
   bin/diskferry -q -o json "$@" --retry-delay 50 --buffer-size 256K --range-size 4M > "$result" 2> "$work/last.err" &
   local pid=$! killed=
   if [ "$kill_rate" -gt 0 ] && [ $(( RANDOM % 100 )) -lt "$kill_rate" ]; then
@@ -55,7 +56,8 @@ run_once() { # label result-file diskferry-args...
   if [ -z "$killed" ] && [ "$rc" != 75 ] && [ "$rc" != 130 ]; then
     echo "FAILED ($label: exit $rc: $(tail -1 "$work/last.err"))"; return
   fi
-  local id; id=$(ls -t "$XDG_STATE_HOME/diskferry" 2>/dev/null | sed -n 's/\.json$//p' | head -1)
+  # The journal this run left (not one an earlier failure left behind).
+  local id; id=$(ls "$XDG_STATE_HOME/diskferry" 2>/dev/null | grep -vxF "$before" | sed -n 's/\.json$//p' | head -1 || true)
   if [ -z "$id" ]; then
     # Killed before the transfer existed: nothing to resume, so run it again, once.
     [ -n "$killed" ] || { echo "FAILED ($label: exit $rc and no journal)"; return; }

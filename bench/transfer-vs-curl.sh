@@ -10,7 +10,7 @@ size_mib=${1:-2048}
 for tool in curl jq /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install curl jq time)" >&2; exit 2; }
 done
-[ -n "$(ls target/diskferry-*-all.jar 2>/dev/null)" ] || mvn -B -ntp -q -DskipTests package
+mvn -B -ntp -q -DskipTests package   # always: a stale jar would measure old code
 
 work=$(mktemp -d)
 sandbox_pid=
