@@ -174,13 +174,7 @@ public final class OvirtBackend implements Backend {
       t = waitTransferring(t);
       ImageioClient imageio =
           new ImageioClient(http, t.transferUrl(), t.proxyUrl(), req.useProxy());
-      ImageioOptions opts;
-      try {
-        opts = imageio.options();
-      } catch (java.io.IOException e) {
-        throw DiskferryException.failed(
-            "cannot reach the imageio data plane of transfer " + t.id() + ": " + e.getMessage());
-      }
+      ImageioOptions opts = options(imageio, t.id());
       session.attach(
           imageio,
           session.direction() == Direction.UPLOAD ? opts.maxWriters() : opts.maxReaders());
@@ -190,6 +184,30 @@ public final class OvirtBackend implements Backend {
       throw e;
     }
   }
+
+  /** OPTIONS on the data plane, tried a few times: a server that is busy now may not be later. */
+  private static ImageioOptions options(ImageioClient imageio, String transferId) {
+    java.io.IOException last = null;
+    for (int attempt = 0; attempt < OPTIONS_ATTEMPTS; attempt++) {
+      try {
+        return imageio.options();
+      } catch (java.io.IOException e) {
+        last = e;
+        try {
+          Thread.sleep(200L << attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    throw DiskferryException.failed(
+        "cannot reach the imageio data plane of transfer " + transferId + ": "
+            + last.getMessage());
+  }
+
+  /** Tries of the first data-plane request before a transfer is given up. */
+  static final int OPTIONS_ATTEMPTS = 4;
 
   @Override
   public String endpoint() {
@@ -206,7 +224,8 @@ public final class OvirtBackend implements Backend {
       if (p == TransferPhase.FINALIZING_SUCCESS) {
         p = waitSettled(j.transferId());
       }
-      if (p == TransferPhase.FINISHED_SUCCESS) {
+      if (p == TransferPhase.FINISHED_SUCCESS && j.direction() == Direction.UPLOAD) {
+        // Only diskferry finalizes an upload, and only after all its data was flushed.
         return null;
       }
       boolean live =

@@ -24,8 +24,8 @@ public interface Backend extends AutoCloseable {
 
   /**
    * Opens a session to continue the journal's transfer: the same transfer if it can still move
-   * data (resumed when paused), else a new one on the same disk. Returns null when the transfer
-   * already finished successfully.
+   * data (resumed when paused), else a new one on the same disk. Returns null when an upload
+   * already finished successfully (a finished download says nothing about the local file).
    */
   TransferSession reopen(
       Journal journal,

@@ -242,6 +242,14 @@ public final class Orchestrator {
     if (j.direction() == Direction.UPLOAD) {
       checkUnchanged(j, local);
     } else {
+      if (Files.exists(local) && !Files.exists(partFile(local))) {
+        // Stopped after the file got its final name: the download was complete.
+        journals.delete(transferId);
+        listener.phase("download completed");
+        return new TransferResult(
+            j.direction(), j.transferId(), j.diskId(), "finished_success", j.size(), 0,
+            seconds(started), 0, 0, null);
+      }
       if (Files.exists(local) && !req.force()) {
         throw DiskferryException.badInput(local + " already exists; use --force to overwrite it");
       }
@@ -348,6 +356,14 @@ public final class Orchestrator {
                   verify(session, local);
                 }
               }
+            } catch (IOException e) {
+              throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
+            }
+          },
+          // Only a finished transfer makes the file take its final name, so a file under that
+          // name is always complete, and a partial file always has a journal that resumes it.
+          () -> {
+            try {
               moveIntoPlace(part, target, req.force() || resumed);
             } catch (IOException e) {
               throw DiskferryException.failed("cannot write " + target + ": " + e.getMessage());
@@ -368,7 +384,9 @@ public final class Orchestrator {
       long started,
       FileChannel localSync,
       Runnable beforeComplete) {
-    return drive(session, journal, todo, work, req, started, localSync, beforeComplete, () -> {});
+    return drive(
+        session, journal, todo, work, req, started, localSync, beforeComplete, () -> {},
+        () -> {});
   }
 
   /** The bytes a transfer covers: the planned ranges plus what a journal says was done. */
@@ -396,6 +414,7 @@ public final class Orchestrator {
       long started,
       FileChannel localSync,
       Runnable beforeComplete,
+      Runnable afterComplete,
       Runnable onAbort) {
     current = session;
     boolean upload = journal.direction() == Direction.UPLOAD;
@@ -426,6 +445,7 @@ public final class Orchestrator {
       }
       beforeComplete.run();
       String phase = session.complete(listener);
+      afterComplete.run();
       if (keeper != null) {
         keeper.delete();
       }
@@ -697,14 +717,11 @@ public final class Orchestrator {
 
   /** Waits before another try, or throws when the retry budget is spent. */
   private void backOff(String what, int attempt, IOException cause) {
-    if (cause instanceof SessionLostException) {
-      if (interruptReason.get() != null || !recover(current)) {
-        throw new RetriesExhausted(what, attempt, cause);
-      }
-      retries.incrementAndGet();
-      listener.retry(what, attempt, cause);
-      return;
+    if (cause instanceof SessionLostException
+        && (interruptReason.get() != null || !recover(current))) {
+      throw new RetriesExhausted(what, attempt, cause);
     }
+    // After a recovery too: the platform may need a moment (an engine poll) to renew the ticket.
     if (attempt >= retry.attemptsPerRequest()
         || retries.incrementAndGet() > retry.retriesPerTransfer()
         || interruptReason.get() != null) {

@@ -22,6 +22,9 @@ public record RetryPolicy(
   public static final RetryPolicy DEFAULT =
       new RetryPolicy(6, 100, Duration.ofMillis(500), Duration.ofSeconds(15));
 
+  /** The least delay per retry after the data plane refused the session. */
+  static final Duration SESSION_DELAY = Duration.ofMillis(500);
+
   /** Never retry. */
   public static final RetryPolicy NONE = new RetryPolicy(1, 0, Duration.ZERO, Duration.ZERO);
 
@@ -38,6 +41,11 @@ public record RetryPolicy(
     long base = firstDelay.toMillis() << Math.min(20, retry - 1);
     long capped = Math.min(base, maxDelay.toMillis());
     long jittered = capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1);
+    if (cause instanceof SessionLostException) {
+      // The control plane renews a ticket on its own schedule (an engine poll, up to ~10 s):
+      // hammering the data plane meanwhile only burns the retry budget.
+      jittered = Math.max(jittered, Math.min(SESSION_DELAY.toMillis() * retry, maxDelay.toMillis()));
+    }
     if (cause instanceof TransientIOException t && t.retryAfter() != null) {
       jittered = Math.max(jittered, Math.min(t.retryAfter().toMillis(), maxDelay.toMillis()));
     }
