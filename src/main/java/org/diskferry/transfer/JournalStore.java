@@ -80,12 +80,30 @@ public final class JournalStore {
   public Optional<Journal> load(String transferId) {
     Path f = file(transferId);
     if (!Files.exists(f)) {
-      return Optional.empty();
+      return recover(dir.resolve(transferId + ".json.tmp"));
     }
     try {
       return Optional.of(Json.mapper().readValue(f.toFile(), Journal.class));
     } catch (IOException e) {
       throw DiskferryException.failed("cannot read journal " + f + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * A journal whose first save was cut short between its write and its rename (a kill in that
+   * moment): complete if it parses, and then put in place.
+   */
+  private Optional<Journal> recover(Path tmp) {
+    if (!Files.exists(tmp)) {
+      return Optional.empty();
+    }
+    try {
+      Journal j = Json.mapper().readValue(tmp.toFile(), Journal.class);
+      save(j);
+      Files.deleteIfExists(tmp);
+      return Optional.of(j);
+    } catch (IOException e) {
+      return Optional.empty();
     }
   }
 
@@ -95,8 +113,19 @@ public final class JournalStore {
     if (!Files.isDirectory(dir)) {
       return out;
     }
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json")) {
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json*")) {
       for (Path f : files) {
+        String name = f.getFileName().toString();
+        if (name.endsWith(".json.tmp")) {
+          Path done = dir.resolve(name.substring(0, name.length() - ".tmp".length()));
+          if (!Files.exists(done)) {
+            recover(f).ifPresent(out::add);
+          }
+          continue;
+        }
+        if (!name.endsWith(".json")) {
+          continue;
+        }
         try {
           out.add(Json.mapper().readValue(f.toFile(), Journal.class));
         } catch (IOException e) {
@@ -112,6 +141,7 @@ public final class JournalStore {
 
   public void delete(String transferId) {
     try {
+      Files.deleteIfExists(dir.resolve(transferId + ".json.tmp"));
       Files.deleteIfExists(file(transferId));
     } catch (IOException e) {
       throw DiskferryException.failed("cannot remove journal of " + transferId + ": " + e.getMessage());

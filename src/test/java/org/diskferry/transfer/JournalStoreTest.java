@@ -1,0 +1,51 @@
+package org.diskferry.transfer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.diskferry.http.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JournalStoreTest {
+
+  @TempDir Path dir;
+
+  static Journal journal(String id) {
+    return new Journal(
+        Journal.VERSION, id, "d", Direction.UPLOAD, "https://e", "/x.img", 10, 20, 1000, true,
+        true, List.of(), 1);
+  }
+
+  @Test
+  void savesLoadsListsAndDeletes() throws IOException {
+    JournalStore store = new JournalStore(dir);
+    Journal j = journal("t1").withDone(0, 100, 2).withDone(200, 300, 3).withDone(100, 200, 4);
+    store.save(j);
+    Journal back = store.load("t1").orElseThrow();
+    assertThat(back.bytesDone()).isEqualTo(300);
+    assertThat(back.done()).hasSize(1);
+    assertThat(back.remaining(new Range(0, 1000, false)))
+        .containsExactly(new Range(300, 700, false));
+    assertThat(store.list()).extracting(Journal::transferId).containsExactly("t1");
+    assertThat(Files.readString(dir.resolve("t1.json"))).doesNotContain("password");
+    store.delete("t1");
+    assertThat(store.load("t1")).isEmpty();
+    assertThat(store.list()).isEmpty();
+  }
+
+  @Test
+  void aSaveCutBetweenWriteAndRenameIsRecovered() throws IOException {
+    JournalStore store = new JournalStore(dir);
+    Files.createDirectories(dir);
+    Files.write(dir.resolve("t2.json.tmp"), Json.mapper().writeValueAsBytes(journal("t2")));
+    assertThat(store.list()).extracting(Journal::transferId).containsExactly("t2");
+    assertThat(dir.resolve("t2.json")).exists();
+    assertThat(dir.resolve("t2.json.tmp")).doesNotExist();
+    Files.writeString(dir.resolve("t3.json.tmp"), "{\"version\": 1, \"transf");
+    assertThat(store.load("t3")).isEmpty();
+  }
+}
