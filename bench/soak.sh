@@ -57,7 +57,7 @@ run_once() { # label result-file diskferry-args...
     echo "FAILED ($label: exit $rc: $(tail -1 "$work/last.err"))"; return
   fi
   # The journal this run left (not one an earlier failure left behind).
-  local id; id=$(ls "$XDG_STATE_HOME/diskferry" 2>/dev/null | grep -vxF "$before" | sed -n 's/\.json\(\.tmp\)\{0,1\}$//p' | head -1 || true)
+  local id; id=$(ls "$XDG_STATE_HOME/diskferry" 2>/dev/null | grep -vxF "$before" | sed -n 's/\.json\(\.tmp\)\{0,1\}$//p' | sed -n 1p || true)
   if [ -z "$id" ]; then
     # Killed before the transfer existed: nothing to resume, so run it again, once.
     [ -n "$killed" ] || { echo "FAILED ($label: exit $rc and no journal)"; return; }

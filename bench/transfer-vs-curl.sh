@@ -73,7 +73,7 @@ rm -f "$work/curl-back.raw"
 # diskferry upload and download with defaults, measuring peak RSS. The JSON Lines on stderr give
 # the time of the data phase alone (upload: from the first byte to the finished transfer,
 # flush included; download: from the first byte to the fsynced file).
-phase_at() { jq -r "select(.event==\"phase\" and .phase==\"$2\") | .elapsed" "$1" | head -1; }
+phase_at() { jq -r "select(.event==\"phase\" and .phase==\"$2\") | .elapsed" "$1" | sed -n 1p; }
 t0=$(now)
 /usr/bin/time -f %M -o "$work/rss-up" bin/diskferry -o json upload "$work/image.raw" --name df > "$work/up.json" 2> "$work/up.events"
 t1=$(now)
