@@ -192,28 +192,13 @@ public final class Orchestrator {
                           new Journal(
                               Journal.VERSION, s.transferId(), s.diskId(), Direction.DOWNLOAD,
                               backend.endpoint(), target.toString(), 0, 0, s.size(), false,
-                              false, List.of(), System.currentTimeMillis())));
+                              false, List.of(), System.currentTimeMillis())
+                              .withFormat(req.format())));
     } catch (RuntimeException e) {
       forget(opened[0]);
       throw e;
     }
-    FileChannel out;
-    try {
-      out =
-          FileChannel.open(
-              part,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE,
-              StandardOpenOption.TRUNCATE_EXISTING);
-      // A sparse file of the disk's size: zero extents are never written, so they stay holes.
-      if (session.size() > 0) {
-        out.write(ByteBuffer.allocate(1), session.size() - 1);
-      }
-    } catch (IOException e) {
-      abort(session, e);
-      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
-    }
-    return downloadInto(session, opened[0], out, target, part, req, started, false);
+    return downloadInto(session, opened[0], target, part, req, started, false);
   }
 
   /**
@@ -298,53 +283,50 @@ public final class Orchestrator {
         throw DiskferryException.badInput("cannot read " + local + ": " + e.getMessage());
       }
     }
-    Path part = partFile(local);
-    boolean fresh = j.done().isEmpty();
-    FileChannel out;
-    try {
-      out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      if (fresh) {
-        out.truncate(0);
-        if (session.size() > 0) {
-          out.write(ByteBuffer.allocate(1), session.size() - 1);
-        }
-      }
-    } catch (IOException e) {
-      abort(session, e);
-      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
-    }
-    return downloadInto(session, j, out, local, part, req, started, true);
+    return downloadInto(session, j, local, partFile(local), req, started, true);
   }
 
   private TransferResult downloadInto(
       TransferSession session,
       Journal j,
-      FileChannel out,
       Path target,
       Path part,
       TransferRequest req,
       long started,
       boolean resumed) {
-    try (out) {
-      List<DataChannel.Extent> extents;
-      try {
-        extents =
-            session
-                .data()
-                .extents()
-                .orElse(List.of(new DataChannel.Extent(0, session.size(), false)));
-      } catch (IOException e) {
-        extents = List.of(new DataChannel.Extent(0, session.size(), false));
-      }
+    List<DataChannel.Extent> extents;
+    try {
+      extents =
+          session
+              .data()
+              .extents()
+              .orElse(List.of(new DataChannel.Extent(0, session.size(), false)));
+    } catch (IOException e) {
+      extents = List.of(new DataChannel.Extent(0, session.size(), false));
+    }
+    extents = clip(extents, session.size());
+    DownloadFile file;
+    try {
+      file = DownloadFile.open(j.format(), part, session.size(), extents, j.done().isEmpty());
+    } catch (IOException | RuntimeException e) {
+      abort(session, e);
+      throw DiskferryException.failed("cannot write " + part + ": " + describe(e));
+    }
+    if (file.restarted()) {
+      listener.warn(part + " does not match the disk's layout; downloading again");
+      j = j.restarted(System.currentTimeMillis());
+    }
+    FileChannel out = file.channel;
+    try (file) {
       List<Range> todo = new ArrayList<>();
-      for (Range r : Range.split(clip(extents, session.size()), req.rangeSize())) {
+      for (Range r : Range.split(extents, req.rangeSize())) {
         todo.addAll(resumed ? j.remaining(r) : List.of(r));
       }
       return drive(
           session,
           j,
           todo,
-          new DownloadWork(out, session),
+          new DownloadWork(file, session),
           req,
           started,
           out,
@@ -618,11 +600,14 @@ public final class Orchestrator {
     }
   }
 
-  /** True when the partial file of a download is there with the disk's size. */
+  /**
+   * True when the partial file of a download is there with the disk's size (raw), or at all
+   * (qcow2: its layout is checked once the disk's extents are known).
+   */
   private static boolean partUsable(Journal j, Path target) {
     Path part = partFile(target);
     try {
-      return Files.isRegularFile(part) && Files.size(part) == j.size();
+      return Files.isRegularFile(part) && (j.qcow2() || Files.size(part) == j.size());
     } catch (IOException e) {
       return false;
     }
@@ -898,12 +883,12 @@ public final class Orchestrator {
     }
   }
 
-  /** Fetches data ranges into the sparse target file; zero ranges stay holes. */
+  /** Fetches data ranges into the target file; zero ranges are never requested nor written. */
   private final class DownloadWork implements RangeWork {
-    private final FileChannel out;
+    private final DownloadFile out;
     private final TransferSession session;
 
-    DownloadWork(FileChannel out, TransferSession session) {
+    DownloadWork(DownloadFile out, TransferSession session) {
       this.out = out;
       this.session = session;
     }
@@ -913,7 +898,12 @@ public final class Orchestrator {
       if (!range.zero()) {
         withRetries(
             "GET bytes " + range.start() + "-" + (range.end() - 1),
-            () -> session.data().read(range.start(), range.length(), out, range.start(), buffer));
+            () ->
+                session
+                    .data()
+                    .read(
+                        range.start(), range.length(), out.channel,
+                        out.offset(range.start(), range.length()), buffer));
       }
       moved.accept(range.length());
       return range.zero() ? 0 : range.length();
