@@ -12,6 +12,7 @@ import org.diskferry.transfer.Backend;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.TransferListener;
+import org.diskferry.transfer.ImageSizing;
 import org.diskferry.transfer.TransferRequest;
 import org.diskferry.transfer.TransferSession;
 
@@ -50,6 +51,20 @@ public final class OvirtBackend implements Backend {
   @Override
   public TransferSession openUpload(
       TransferRequest req, long imageSize, TransferListener l, Consumer<TransferSession> created) {
+    return openUpload(req, ImageSizing.of(imageSize), l, created);
+  }
+
+  /**
+   * Creates a disk of the image's virtual size (with its initial size when it is a sparse qcow2
+   * disk, and content type iso for an ISO image), or checks the {@code --disk-id} disk.
+   */
+  @Override
+  public TransferSession openUpload(
+      TransferRequest req,
+      ImageSizing sizing,
+      TransferListener l,
+      Consumer<TransferSession> created) {
+    long imageSize = sizing.virtualSize();
     Disk disk;
     if (req.disk() != null) {
       disk = engine.disk(req.disk());
@@ -84,8 +99,8 @@ public final class OvirtBackend implements Backend {
                   format,
                   sparse,
                   imageSize,
-                  null,
-                  "data",
+                  "cow".equals(format) && sparse ? sizing.initialSize() : null,
+                  sizing.contentType(),
                   null));
       l.info("created disk " + disk.id());
       try {

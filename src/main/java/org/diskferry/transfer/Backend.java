@@ -18,6 +18,19 @@ public interface Backend extends AutoCloseable {
       TransferListener listener,
       Consumer<TransferSession> created);
 
+  /**
+   * As {@link #openUpload(TransferRequest, long, TransferListener, Consumer)}, with what a new
+   * disk needs to be for the image (initial size, content type); backends that cannot use it
+   * only take the size.
+   */
+  default TransferSession openUpload(
+      TransferRequest request,
+      ImageSizing sizing,
+      TransferListener listener,
+      Consumer<TransferSession> created) {
+    return openUpload(request, sizing.virtualSize(), listener, created);
+  }
+
   /** Finds the disk and opens a download session on it; {@code created} as for uploads. */
   TransferSession openDownload(
       TransferRequest request, TransferListener listener, Consumer<TransferSession> created);

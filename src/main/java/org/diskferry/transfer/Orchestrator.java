@@ -30,6 +30,7 @@ import org.diskferry.image.ImageInspector;
 import org.diskferry.image.ImageReader;
 import org.diskferry.image.ImageReaders;
 import org.diskferry.image.PaddedReader;
+import org.diskferry.image.RawReader;
 
 /**
  * Runs one upload or download: asks the backend for a session, splits the image into ranges, moves
@@ -120,11 +121,12 @@ public final class Orchestrator {
       checkInterrupted(null);
       Journal[] opened = new Journal[1];
       TransferSession session;
+      ImageSizing sizing = ImageSizing.of(info, reader, req);
       try {
         session =
             backend.openUpload(
                 req,
-                size,
+                sizing,
                 listener,
                 s ->
                     opened[0] =
@@ -155,13 +157,15 @@ public final class Orchestrator {
       throws IOException {
     List<Range> ranges;
     if (info.format() == ImageFormat.QCOW2) {
-      List<DataChannel.Extent> extents = new ArrayList<>();
-      for (Extent e : reader.extents()) {
-        extents.add(new DataChannel.Extent(e.start(), e.length(), e.zero()));
-      }
-      ranges = Range.split(extents, rangeSize);
+      ranges = Range.split(toChannelExtents(reader.extents()), rangeSize);
     } else {
-      ranges = Range.split(info.virtualSize(), rangeSize);
+      // The file system's holes are never read; data is read and its zero blocks found then.
+      List<Extent> holes = reader instanceof RawReader raw ? raw.allocation() : null;
+      if (holes != null) {
+        ranges = Range.split(toChannelExtents(holes), rangeSize);
+      } else {
+        ranges = Range.split(info.virtualSize(), rangeSize);
+      }
     }
     if (j == null) {
       return ranges;
@@ -171,6 +175,14 @@ public final class Orchestrator {
       todo.addAll(j.remaining(r));
     }
     return todo;
+  }
+
+  private static List<DataChannel.Extent> toChannelExtents(List<Extent> extents) {
+    List<DataChannel.Extent> out = new ArrayList<>(extents.size());
+    for (Extent e : extents) {
+      out.add(new DataChannel.Extent(e.start(), e.length(), e.zero()));
+    }
+    return out;
   }
 
   private TransferResult download(TransferRequest req) {
