@@ -120,6 +120,11 @@ final class EngineErrors {
   }
 
   static boolean isTlsTrust(Throwable e) {
+    if (e instanceof SSLHandshakeException && e.getCause() instanceof IOException) {
+      // "Remote host terminated the handshake": the connection was dropped mid-handshake (a busy
+      // or restarting server), a transient failure, not a certificate that is not trusted.
+      return false;
+    }
     return e instanceof SSLHandshakeException || e instanceof SSLPeerUnverifiedException;
   }
 

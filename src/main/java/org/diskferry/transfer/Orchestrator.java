@@ -865,18 +865,38 @@ public final class Orchestrator {
         buffer.clear().limit(n);
         readFully(in, buffer, pos);
         buffer.flip();
-        if (ZeroBlocks.isZero(buffer)) {
+        // Zeros at either end of the buffer, in 64 KiB blocks, are not sent either: data at odd
+        // places in a sparse image then costs the disk about its own size, not whole buffers.
+        int first = 0;
+        while (first < n && blockIsZero(buffer, first, n)) {
+          first += TRIM_BLOCK;
+        }
+        if (first >= n) {
           if (zeroStart < 0) {
             zeroStart = pos;
           }
         } else {
+          int last = ((n - 1) / TRIM_BLOCK) * TRIM_BLOCK;
+          while (last > first && blockIsZero(buffer, last, n)) {
+            last -= TRIM_BLOCK;
+          }
+          int end = Math.min(n, last + TRIM_BLOCK);
+          if (first > 0 && zeroStart < 0) {
+            zeroStart = pos;
+          }
           if (zeroStart >= 0) {
-            zero(data, zeroStart, pos - zeroStart);
+            zero(data, zeroStart, pos + first - zeroStart);
             zeroStart = -1;
           }
-          long at = pos;
-          withRetries("PUT bytes " + at + "-" + (at + n - 1), () -> data.write(at, buffer));
-          sent += n;
+          long at = pos + first;
+          ByteBuffer part = buffer.duplicate().limit(end).position(first);
+          withRetries(
+              "PUT bytes " + at + "-" + (pos + end - 1),
+              () -> data.write(at, part.duplicate()));
+          sent += end - first;
+          if (end < n) {
+            zeroStart = pos + end;
+          }
         }
         pos += n;
         moved.accept(n);
@@ -885,6 +905,13 @@ public final class Orchestrator {
         zero(data, zeroStart, range.end() - zeroStart);
       }
       return sent;
+    }
+
+    private static final int TRIM_BLOCK = 64 << 10;
+
+    private static boolean blockIsZero(ByteBuffer buffer, int from, int limit) {
+      return ZeroBlocks.isZero(
+          buffer.duplicate().limit(Math.min(limit, from + TRIM_BLOCK)).position(from));
     }
 
     private void zero(DataChannel data, long start, long length) {
