@@ -74,8 +74,8 @@ t_dense=$(median < "$work/t-dense"); t_sparse=$(median < "$work/t-sparse")
 t_raw=$(median < "$work/t-raw"); t_qcow2=$(median < "$work/t-qcow2")
 
 disk=$(cat "$work/sparse-disk")
-bin/diskferry download "$disk" "$work/back.raw" 2>/dev/null
-bin/diskferry download "$disk" "$work/back.qcow2" -f qcow2 2>/dev/null
+bin/diskferry download "$disk" "$work/back.raw" >/dev/null 2>&1
+bin/diskferry download "$disk" "$work/back.qcow2" -f qcow2 >/dev/null 2>&1
 cmp "$work/sparse.raw" "$work/back.raw"
 qemu-img compare -q -f raw -F qcow2 "$work/sparse.raw" "$work/back.qcow2"
 qemu-img check -q "$work/back.qcow2"
