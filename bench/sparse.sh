@@ -55,7 +55,7 @@ rchar() { awk '/^rchar/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
 upload() { # file name [options] -> seconds of the whole command; the disk id in $work/last
   local f=$1 n=$2; shift 2
   local t0 t1; t0=$(now)
-  bin/diskferry -o json upload "$f" --name "$n" "$@" > "$work/last.json" 2>/dev/null
+  bin/diskferry -o json upload "$f" --name "$n" "$@" > "$work/last.json" 2> "$work/last.err" || { cat "$work/last.err" >&2; return 1; }
   t1=$(now)
   jq -r .disk_id "$work/last.json" > "$work/last"
   echo "$t1 - $t0" | bc
@@ -74,11 +74,11 @@ t_dense=$(median < "$work/t-dense"); t_sparse=$(median < "$work/t-sparse")
 t_raw=$(median < "$work/t-raw"); t_qcow2=$(median < "$work/t-qcow2")
 
 disk=$(cat "$work/sparse-disk")
-bin/diskferry download "$disk" "$work/back.raw" >/dev/null 2>&1
-bin/diskferry download "$disk" "$work/back.qcow2" -f qcow2 >/dev/null 2>&1
+bin/diskferry download "$disk" "$work/back.raw" >/dev/null
+bin/diskferry download "$disk" "$work/back.qcow2" -f qcow2 >/dev/null
 cmp "$work/sparse.raw" "$work/back.raw"
-qemu-img compare -q -f raw -F qcow2 "$work/sparse.raw" "$work/back.qcow2"
-qemu-img check -q "$work/back.qcow2"
+qemu-img compare -f raw -F qcow2 "$work/sparse.raw" "$work/back.qcow2"
+qemu-img check -q "$work/back.qcow2" || { echo "bench: qemu-img check failed" >&2; exit 1; }
 du_raw=$(du -B1 "$work/back.raw" | cut -f1)
 du_qcow2=$(du -B1 "$work/back.qcow2" | cut -f1)
 
