@@ -24,7 +24,8 @@ final class DownloadCommand extends TransferCommand {
   @Option(
       names = {"-f", "--format"},
       paramLabel = "FORMAT",
-      description = "Format of the local file: raw (sparse; the default).")
+      description =
+          "Format of the local file: raw (sparse; the default) or qcow2 (compact, v3).")
   String format;
 
   @Option(names = "--force", description = "Overwrite FILE if it exists.")
@@ -37,9 +38,8 @@ final class DownloadCommand extends TransferCommand {
 
   @Override
   public Integer call() {
-    if (format != null && !format.equals("raw")) {
-      throw DiskferryException.badInput(
-          "--format " + format + " is not supported yet; this version writes raw images");
+    if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
+      throw DiskferryException.badInput("--format must be raw or qcow2, not '" + format + "'");
     }
     org.diskferry.transfer.LocalImage.checkTarget(file.toAbsolutePath(), force);
     TransferRequest req =
@@ -49,7 +49,7 @@ final class DownloadCommand extends TransferCommand {
             disk,
             null,
             null,
-            "raw",
+            format == null ? "raw" : format,
             false,
             null,
             checkedWorkers(),

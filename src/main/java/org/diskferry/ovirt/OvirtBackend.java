@@ -13,6 +13,7 @@ import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.TargetGoneException;
 import org.diskferry.transfer.TransferListener;
+import org.diskferry.transfer.ImageSizing;
 import org.diskferry.transfer.TransferRequest;
 import org.diskferry.transfer.TransferSession;
 
@@ -50,8 +51,12 @@ public final class OvirtBackend implements Backend {
 
   @Override
   public TransferSession openUpload(
-      TransferRequest req, long imageSize, TransferListener l, Consumer<String> diskCreated,
+      TransferRequest req,
+      ImageSizing sizing,
+      TransferListener l,
+      Consumer<String> diskCreated,
       Consumer<TransferSession> created) {
+    long imageSize = sizing.virtualSize();
     Disk disk;
     if (req.disk() != null) {
       disk = engine.disk(req.disk());
@@ -86,8 +91,8 @@ public final class OvirtBackend implements Backend {
                   format,
                   sparse,
                   imageSize,
-                  null,
-                  "data",
+                  "cow".equals(format) && sparse ? sizing.initialSize() : null,
+                  sizing.contentType(),
                   null));
       l.info("created disk " + disk.id());
       try {
