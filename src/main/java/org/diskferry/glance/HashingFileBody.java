@@ -1,0 +1,98 @@
+package org.diskferry.glance;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.function.LongConsumer;
+import okhttp3.MediaType;
+import okhttp3.RequestBody;
+import okio.BufferedSink;
+
+/**
+ * A whole local file as an {@code application/octet-stream} body with an exact Content-Length,
+ * hashed (md5 and sha512, what Glance computes) while it is sent.
+ */
+final class HashingFileBody extends RequestBody {
+
+  private static final MediaType OCTETS = MediaType.get("application/octet-stream");
+
+  private final Path file;
+  private final long size;
+  private final int bufferSize;
+  private final LongConsumer progress;
+  private MessageDigest md5;
+  private MessageDigest sha512;
+  private long sent;
+
+  HashingFileBody(Path file, long size, int bufferSize, LongConsumer progress) {
+    this.file = file;
+    this.size = size;
+    this.bufferSize = bufferSize;
+    this.progress = progress;
+  }
+
+  @Override
+  public MediaType contentType() {
+    return OCTETS;
+  }
+
+  @Override
+  public long contentLength() {
+    return size;
+  }
+
+  @Override
+  public void writeTo(BufferedSink sink) throws IOException {
+    try {
+      md5 = MessageDigest.getInstance("MD5");
+    } catch (NoSuchAlgorithmException e) {
+      md5 = null; // FIPS mode: sha512 alone is checked
+    }
+    try {
+      sha512 = MessageDigest.getInstance("SHA-512");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    sent = 0;
+    byte[] buf = new byte[bufferSize];
+    ByteBuffer bb = ByteBuffer.wrap(buf);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      while (sent < size) {
+        bb.clear();
+        bb.limit((int) Math.min(buf.length, size - sent));
+        int n = ch.read(bb, sent);
+        if (n < 0) {
+          throw new IOException(file + " became shorter while it was uploaded");
+        }
+        if (md5 != null) {
+          md5.update(buf, 0, n);
+        }
+        sha512.update(buf, 0, n);
+        sink.write(buf, 0, n);
+        sent += n;
+        progress.accept(sent);
+      }
+    }
+    sink.flush();
+  }
+
+  /** True once every byte was sent. */
+  boolean complete() {
+    return sent == size && sha512 != null;
+  }
+
+  /** md5 hex of what was sent, or null without MD5 (FIPS). Call once, after the upload. */
+  String md5() {
+    return md5 == null ? null : HexFormat.of().formatHex(md5.digest());
+  }
+
+  /** sha512 hex of what was sent. Call once, after the upload. */
+  String sha512() {
+    return HexFormat.of().formatHex(sha512.digest());
+  }
+}
