@@ -46,6 +46,16 @@ final class HashingFileBody extends RequestBody {
     return size;
   }
 
+  /**
+   * One-shot for OkHttp: it must not replay the upload on its own after a broken connection, when
+   * Glance may still hold the image in {@code saving} (409); {@link GlanceUpload} waits for
+   * {@code queued} and sends again.
+   */
+  @Override
+  public boolean isOneShot() {
+    return true;
+  }
+
   @Override
   public void writeTo(BufferedSink sink) throws IOException {
     try {
