@@ -170,40 +170,42 @@ public final class GlanceDownload {
     Path target = Path.of(journal.localPath());
     Path part = Path.of(journal.localPath() + ".part");
     Check check = check(image);
-    MessageDigest digest = check == null ? null : check.digest();
     listener.phase("downloading");
+    String actual;
+    DigestPipeline hashing = null;
     try (FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
-        StandardOpenOption.WRITE)) {
+            StandardOpenOption.WRITE);
+        BackgroundSync sync = new BackgroundSync(ch, journal)) {
       if (ch.size() > from) {
         ch.truncate(from);
       }
+      MessageDigest digest = check == null ? null : check.digest();
       if (digest != null && from > 0) {
         hashPrefix(ch, from, digest);
       }
+      hashing = pipeline(digest);
       long pos = from;
-      long synced = from;
       long delay = retryDelayMillis;
       int attempt = 0;
-      byte[] buf = new byte[bufferSize];
       byte[] zeros = new byte[bufferSize];
       while (pos < size) {
-        checkInterrupted(journal, ch, pos);
+        checkInterrupted(journal, ch, sync, pos);
         long asked = pos;
         try (Response resp = glance.openData(image.id(), asked)) {
           int code = resp.code();
           if (asked > 0 && (code == 200 || code == 400)) {
             // The store cannot read from an offset (rbd, swift, s3, http): start over.
             listener.info("the image's store does not serve ranges (" + code + "); starting over");
-            if (code == 400) {
-              pos = 0;
-              ch.truncate(0);
-              digest = check == null ? null : check.digest();
-              continue;
-            }
+            sync.await();
             pos = 0;
             ch.truncate(0);
-            digest = check == null ? null : check.digest();
+            hashing.close();
+            hashing = pipeline(check == null ? null : check.digest());
+            if (code == 400) {
+              continue;
+            }
           } else if (code == 404 || code == 410) {
+            sync.await();
             forget(journal, part);
             throw DiskferryException.notFound(
                 "image " + image.id() + " was deleted during the download (" + code
@@ -223,13 +225,12 @@ public final class GlanceDownload {
           }
           BufferedSource src = resp.body().source();
           while (pos < size) {
+            byte[] buf = hashing.next();
             int n = fill(src, buf, (int) Math.min(buf.length, size - pos));
             if (n <= 0) {
               throw new IOException("the data ended at byte " + pos + " of " + size);
             }
-            if (digest != null) {
-              digest.update(buf, 0, n);
-            }
+            hashing.submit(n);
             if (Arrays.mismatch(buf, 0, n, zeros, 0, n) != -1) {
               ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
               long at = pos;
@@ -239,17 +240,13 @@ public final class GlanceDownload {
             }
             pos += n;
             listener.progress(pos, size);
-            if (pos - synced >= SYNC_EVERY) {
-              ch.force(false);
-              synced = pos;
-              save(journal.withDone(0, pos, System.currentTimeMillis()));
-            }
+            sync.written(pos);
             attempt = 0;
           }
         } catch (IOException e) {
-          checkInterrupted(journal, ch, pos);
+          checkInterrupted(journal, ch, sync, pos);
           if (attempt >= retries) {
-            suspend(journal, ch, pos);
+            suspend(journal, ch, sync, pos);
             throw DiskferryException.transientFailure(
                 "download of image " + image.id() + " failed at byte " + pos + " of " + size + ": "
                     + GlanceClient.describe(e) + "; 'diskferry --cloud " + cloud + " resume "
@@ -265,11 +262,17 @@ public final class GlanceDownload {
         ch.write(ByteBuffer.allocate(1), size - 1);
       }
       listener.phase("flushing");
+      sync.await();
       ch.force(true);
+      List<String> hex = hashing.finish();
+      actual = hex.isEmpty() ? null : hex.get(0);
     } catch (IOException e) {
       throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
+    } finally {
+      if (hashing != null) {
+        hashing.close();
+      }
     }
-    String actual = digest == null ? null : HexFormat.of().formatHex(digest.digest());
     if (check != null && !check.expected().equalsIgnoreCase(actual)) {
       forget(journal, part);
       throw DiskferryException.failed(
@@ -287,6 +290,67 @@ public final class GlanceDownload {
         check != null && check.name().equals("md5") ? actual : null,
         check != null && check.name().equals("sha512") ? actual : null,
         check != null, null);
+  }
+
+  private DigestPipeline pipeline(MessageDigest digest) {
+    return new DigestPipeline(digest == null ? List.of() : List.of(digest), 4, bufferSize);
+  }
+
+  /**
+   * Flushes the partial file to disk in the background every {@link #SYNC_EVERY} bytes and then
+   * records the flushed length in the journal, so the stream never waits for the disk and a
+   * resume after a crash finds what the journal promises.
+   */
+  private final class BackgroundSync implements AutoCloseable {
+    private final FileChannel ch;
+    private final Journal journal;
+    private final java.util.concurrent.ExecutorService thread =
+        java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+          Thread t = new Thread(r, "diskferry-fsync");
+          t.setDaemon(true);
+          return t;
+        });
+    private java.util.concurrent.Future<?> running;
+    private long requested;
+
+    BackgroundSync(FileChannel ch, Journal journal) {
+      this.ch = ch;
+      this.journal = journal;
+    }
+
+    /** Everything before {@code pos} has been written. */
+    void written(long pos) {
+      if (pos - requested < SYNC_EVERY || (running != null && !running.isDone())) {
+        return;
+      }
+      requested = pos;
+      running = thread.submit(() -> {
+        ch.force(false);
+        save(journal.withDone(0, pos, System.currentTimeMillis()));
+        return null;
+      });
+    }
+
+    /** Waits for a running flush; a failed one is reported, not thrown. */
+    void await() {
+      if (running == null) {
+        return;
+      }
+      try {
+        running.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (java.util.concurrent.ExecutionException e) {
+        listener.warn("flushing " + journal.localPath() + ".part: " + e.getCause().getMessage());
+      }
+      running = null;
+    }
+
+    @Override
+    public void close() {
+      await();
+      thread.shutdownNow();
+    }
   }
 
   private static int fill(BufferedSource src, byte[] buf, int want) throws IOException {
@@ -321,9 +385,9 @@ public final class GlanceDownload {
     }
   }
 
-  private void checkInterrupted(Journal journal, FileChannel ch, long pos) {
+  private void checkInterrupted(Journal journal, FileChannel ch, BackgroundSync sync, long pos) {
     if (interrupted) {
-      suspend(journal, ch, pos);
+      suspend(journal, ch, sync, pos);
       throw new TransferInterruptedException(
           (interruptReason == null ? "interrupted" : interruptReason) + "; 'diskferry --cloud "
               + cloud + " resume " + journal.transferId() + "' continues",
@@ -332,8 +396,9 @@ public final class GlanceDownload {
   }
 
   /** Flushes what arrived and records it, so resume continues from there. */
-  private void suspend(Journal journal, FileChannel ch, long pos) {
+  private void suspend(Journal journal, FileChannel ch, BackgroundSync sync, long pos) {
     try {
+      sync.await();
       ch.force(false);
       save(pos > 0 ? journal.withDone(0, pos, System.currentTimeMillis()) : journal);
     } catch (IOException | RuntimeException e) {

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import java.util.List;
 import java.util.function.LongConsumer;
 import okhttp3.MediaType;
 import okhttp3.RequestBody;
@@ -27,6 +27,8 @@ final class HashingFileBody extends RequestBody {
   private final LongConsumer progress;
   private MessageDigest md5;
   private MessageDigest sha512;
+  private String md5Hex;
+  private String sha512Hex;
   private long sent;
 
   HashingFileBody(Path file, long size, int bufferSize, LongConsumer progress) {
@@ -69,40 +71,46 @@ final class HashingFileBody extends RequestBody {
       throw new IllegalStateException(e);
     }
     sent = 0;
-    byte[] buf = new byte[bufferSize];
-    ByteBuffer bb = ByteBuffer.wrap(buf);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+    md5Hex = null;
+    sha512Hex = null;
+    List<MessageDigest> digests = md5 == null ? List.of(sha512) : List.of(sha512, md5);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        DigestPipeline hashing = new DigestPipeline(digests, 4, bufferSize)) {
       while (sent < size) {
-        bb.clear();
-        bb.limit((int) Math.min(buf.length, size - sent));
-        int n = ch.read(bb, sent);
-        if (n < 0) {
-          throw new IOException(file + " became shorter while it was uploaded");
+        byte[] buf = hashing.next();
+        ByteBuffer bb = ByteBuffer.wrap(buf, 0, (int) Math.min(buf.length, size - sent));
+        int n = 0;
+        while (bb.hasRemaining()) {
+          int r = ch.read(bb, sent + n);
+          if (r < 0) {
+            throw new IOException(file + " became shorter while it was uploaded");
+          }
+          n += r;
         }
-        if (md5 != null) {
-          md5.update(buf, 0, n);
-        }
-        sha512.update(buf, 0, n);
+        hashing.submit(n);
         sink.write(buf, 0, n);
         sent += n;
         progress.accept(sent);
       }
+      sink.flush();
+      List<String> hex = hashing.finish();
+      sha512Hex = hex.get(0);
+      md5Hex = md5 == null ? null : hex.get(1);
     }
-    sink.flush();
   }
 
-  /** True once every byte was sent. */
+  /** True once every byte was sent and hashed. */
   boolean complete() {
-    return sent == size && sha512 != null;
+    return sent == size && sha512Hex != null;
   }
 
-  /** md5 hex of what was sent, or null without MD5 (FIPS). Call once, after the upload. */
+  /** md5 hex of what was sent, or null without MD5 (FIPS). */
   String md5() {
-    return md5 == null ? null : HexFormat.of().formatHex(md5.digest());
+    return md5Hex;
   }
 
-  /** sha512 hex of what was sent. Call once, after the upload. */
+  /** sha512 hex of what was sent. */
   String sha512() {
-    return HexFormat.of().formatHex(sha512.digest());
+    return sha512Hex;
   }
 }
