@@ -65,8 +65,8 @@ for r in $(seq 1 "$rounds"); do
   t1=$(now); cu+=("$(rate "$t0" "$t1")")
 
   t0=$(now)
-  /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-local -q -o json upload \
-    "$work/image.raw" --name "df-$r" > "$work/up.json"
+  /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-local -o json upload \
+    "$work/image.raw" --name "df-$r" > "$work/up.json" 2>/dev/null
   t1=$(now); du+=("$(rate "$t0" "$t1")"); rss_up+=("$(rss "$work/t")")
   dfid=$(jq -r .image_id "$work/up.json")
 
