@@ -29,6 +29,8 @@ public final class GlanceClient {
   private final String endpoint;
   private final Supplier<KeystoneClient.Token> login;
   private volatile String token;
+  /** Recent calls, so {@link #cancel()} also reaches a response body still being read. */
+  private final java.util.Deque<okhttp3.Call> calls = new java.util.concurrent.LinkedBlockingDeque<>();
 
   /**
    * @param http the client
@@ -81,13 +83,29 @@ public final class GlanceClient {
    * closes the response.
    */
   Response send(Supplier<Request.Builder> request) throws IOException {
-    Response resp = http.newCall(withToken(request.get())).execute();
+    Response resp = execute(withToken(request.get()));
     if (resp.code() == 401 && login != null) {
       resp.close();
       token = login.get().value();
-      resp = http.newCall(withToken(request.get())).execute();
+      resp = execute(withToken(request.get()));
     }
     return resp;
+  }
+
+  private Response execute(Request request) throws IOException {
+    okhttp3.Call call = http.newCall(request);
+    calls.addLast(call);
+    while (calls.size() > 8) {
+      calls.pollFirst();
+    }
+    return call.execute();
+  }
+
+  /** Cancels the requests in flight, including a download whose body is being read. */
+  public void cancel() {
+    for (okhttp3.Call c : calls) {
+      c.cancel();
+    }
   }
 
   /** Like {@link #send} for calls that need no body afterwards: fails unless 2xx. */

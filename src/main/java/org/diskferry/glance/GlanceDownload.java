@@ -69,7 +69,7 @@ public final class GlanceDownload {
   public void interrupt(String reason) {
     interruptReason = reason;
     interrupted = true;
-    glance.http().dispatcher().cancelAll();
+    glance.cancel();
   }
 
   /** Downloads the image {@code idOrName} to {@code target}. */
@@ -225,6 +225,9 @@ public final class GlanceDownload {
           }
           BufferedSource src = resp.body().source();
           while (pos < size) {
+            if (interrupted) {
+              throw new IOException("interrupted");
+            }
             byte[] buf = hashing.next();
             int n = fill(src, buf, (int) Math.min(buf.length, size - pos));
             if (n <= 0) {

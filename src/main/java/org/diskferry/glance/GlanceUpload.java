@@ -63,7 +63,7 @@ public final class GlanceUpload {
   public void interrupt(String reason) {
     interruptReason = reason;
     interrupted = true;
-    glance.http().dispatcher().cancelAll();
+    glance.cancel();
   }
 
   /**
@@ -196,7 +196,10 @@ public final class GlanceUpload {
         checkInterrupted(id);
         boolean serverError = e instanceof DiskferryException d
             && d.kind() == DiskferryException.Kind.FAILED && d.getMessage().matches(".*: 5\\d\\d .*");
-        if (!(e instanceof IOException || serverError) || attempt >= spec.retries()) {
+        // Glance may take in the broken upload only after it looked queued again: 409 on a retry.
+        boolean late = attempt > 0 && e instanceof DiskferryException d
+            && d.kind() == DiskferryException.Kind.CONFLICT;
+        if (!(e instanceof IOException || serverError || late) || attempt >= spec.retries()) {
           throw e instanceof DiskferryException d ? d : DiskferryException.failed(
               "upload of image " + id + " failed: " + GlanceClient.describe((IOException) e));
         }

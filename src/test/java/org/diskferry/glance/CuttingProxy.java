@@ -57,6 +57,13 @@ public final class CuttingProxy implements AutoCloseable {
     return "http://127.0.0.1:" + port();
   }
 
+  private volatile long bytesPerSecond;
+
+  /** Slows both directions down to about this rate per connection; 0 for full speed. */
+  public void throttle(long bytesPerSecond) {
+    this.bytesPerSecond = bytesPerSecond;
+  }
+
   /** Cuts once, after {@code bytes} more bytes from the server to the client. */
   public void cutResponseAfter(long bytes, Runnable onCut) {
     cut.set(new Cut(false, bytes, onCut));
@@ -83,7 +90,7 @@ public final class CuttingProxy implements AutoCloseable {
   }
 
   private void pump(Socket from, Socket to, boolean toServer) {
-    byte[] buf = new byte[64 << 10];
+    byte[] buf = new byte[16 << 10];
     try (InputStream in = from.getInputStream()) {
       OutputStream out = to.getOutputStream();
       int n;
@@ -106,6 +113,14 @@ public final class CuttingProxy implements AutoCloseable {
           }
         }
         out.write(buf, 0, n);
+        long rate = bytesPerSecond;
+        if (rate > 0) {
+          try {
+            Thread.sleep(Math.max(1, n * 1000L / rate));
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
       }
     } catch (IOException e) {
       // the other side closed
