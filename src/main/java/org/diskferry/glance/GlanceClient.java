@@ -98,7 +98,13 @@ public final class GlanceClient {
     while (calls.size() > 8) {
       calls.pollFirst();
     }
-    return call.execute();
+    try {
+      return call.execute();
+    } catch (javax.net.ssl.SSLException e) {
+      throw DiskferryException.auth(
+          "TLS failure talking to glance at " + endpoint + ": " + e.getMessage()
+              + " (set cacert in clouds.yaml, or --cacert FILE)");
+    }
   }
 
   /** Cancels the requests in flight, including a download whose body is being read. */
