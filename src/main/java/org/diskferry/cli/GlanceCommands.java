@@ -115,8 +115,7 @@ final class GlanceCommands {
       props.put(p.substring(0, eq), p.substring(eq + 1));
     }
     String format = u.diskFormat;
-    if (format != null && !List.of("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2",
-        "vdi", "iso", "ploop").contains(format)) {
+    if (format != null && !GlanceUpload.DISK_FORMATS.contains(format)) {
       throw DiskferryException.badInput("--disk-format " + format + " is not a Glance disk format"
           + " (raw, qcow2, vmdk, vdi, vhd, vhdx, iso, ploop, ami, ari, aki)");
     }

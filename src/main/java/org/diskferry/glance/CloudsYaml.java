@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.diskferry.error.DiskferryException;
@@ -149,8 +148,7 @@ public final class CloudsYaml {
   }
 
   private static void merge(ObjectNode into, ObjectNode from) {
-    for (Iterator<Map.Entry<String, JsonNode>> it = from.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : from.properties()) {
       JsonNode mine = into.get(e.getKey());
       if (mine instanceof ObjectNode o && e.getValue() instanceof ObjectNode v) {
         merge(o, v);

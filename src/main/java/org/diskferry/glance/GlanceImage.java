@@ -44,7 +44,7 @@ public record GlanceImage(
   /** Maps the API's JSON object. */
   static GlanceImage of(JsonNode n) {
     Map<String, String> props = new LinkedHashMap<>();
-    n.fields().forEachRemaining(e -> {
+    n.properties().forEach(e -> {
       if (!CORE.contains(e.getKey()) && !e.getValue().isNull()) {
         props.put(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText()
             : e.getValue().toString());

@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.diskferry.error.DiskferryException;
@@ -21,7 +20,7 @@ import org.diskferry.transfer.TransferListener;
 public final class GlanceUpload {
 
   /** The disk formats Glance accepts (its default {@code disk_formats}). */
-  static final Set<String> DISK_FORMATS =
+  public static final Set<String> DISK_FORMATS =
       Set.of("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop");
 
   /**
@@ -52,7 +51,7 @@ public final class GlanceUpload {
   private final TransferListener listener;
   private volatile boolean interrupted;
   private volatile String interruptReason;
-  private Duration activeTimeout = Duration.ofHours(2);
+  private final Duration activeTimeout = Duration.ofHours(2);
 
   public GlanceUpload(GlanceClient glance, TransferListener listener) {
     this.glance = glance;
@@ -229,11 +228,6 @@ public final class GlanceUpload {
     }
   }
 
-  GlanceUpload activeTimeout(Duration d) {
-    activeTimeout = d;
-    return this;
-  }
-
   private GlanceImage waitActive(String id, boolean imported) {
     long deadline = System.nanoTime() + activeTimeout.toNanos();
     long pause = 100;
@@ -297,9 +291,5 @@ public final class GlanceUpload {
       Thread.currentThread().interrupt();
       throw new TransferInterruptedException("interrupted", null);
     }
-  }
-
-  static List<String> visibilities() {
-    return List.of("public", "community", "shared", "private");
   }
 }
