@@ -40,6 +40,22 @@ public record Journal(
 
   public static final int VERSION = 1;
 
+  /** Prefix of the id of a journal whose upload created its disk but no transfer yet. */
+  public static final String PENDING_PREFIX = "disk-";
+
+  /** The id under which an upload is journaled between creating its disk and its transfer. */
+  public static String pendingId(String diskId) {
+    return PENDING_PREFIX + diskId;
+  }
+
+  /**
+   * True for a journal of an upload that created its disk but was stopped before the platform
+   * had a transfer for it (its id is {@link #pendingId}).
+   */
+  public boolean pending() {
+    return transferId.startsWith(PENDING_PREFIX);
+  }
+
   public Journal {
     done = done == null ? List.of() : List.copyOf(done);
   }

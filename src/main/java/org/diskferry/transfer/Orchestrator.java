@@ -126,14 +126,27 @@ public final class Orchestrator {
                 req,
                 size,
                 listener,
-                s ->
+                // Until a transfer exists, the new disk is journaled under a pending id, so that
+                // status, resume and cancel know of it even if this process dies meanwhile.
+                diskId ->
                     opened[0] =
                         early(
                             new Journal(
-                                Journal.VERSION, s.transferId(), s.diskId(), Direction.UPLOAD,
-                                backend.endpoint(), src.toAbsolutePath().toString(), fileSize,
-                                modified, s.size(), s.createdDisk(), s.targetReadsAsZeros(),
-                                List.of(), System.currentTimeMillis())));
+                                Journal.VERSION, Journal.pendingId(diskId), diskId,
+                                Direction.UPLOAD, backend.endpoint(),
+                                src.toAbsolutePath().toString(), fileSize, modified, size, true,
+                                false, List.of(), System.currentTimeMillis())),
+                s -> {
+                  Journal pending = opened[0];
+                  opened[0] =
+                      early(
+                          new Journal(
+                              Journal.VERSION, s.transferId(), s.diskId(), Direction.UPLOAD,
+                              backend.endpoint(), src.toAbsolutePath().toString(), fileSize,
+                              modified, s.size(), s.createdDisk(), s.targetReadsAsZeros(),
+                              List.of(), System.currentTimeMillis()));
+                  forget(pending);
+                });
       } catch (RuntimeException e) {
         forget(opened[0]);
         throw e;
@@ -265,16 +278,34 @@ public final class Orchestrator {
     listener.phase("resuming transfer");
     Journal old = j;
     Journal[] moved = {j};
-    TransferSession session =
-        backend.reopen(
-            j,
-            req,
-            listener,
-            s -> {
-              // A new transfer on the same disk: move the journal to it at once.
-              moved[0] = early(old.withTransferId(s.transferId(), System.currentTimeMillis()));
-              journals.delete(old.transferId());
-            });
+    TransferSession session;
+    try {
+      session =
+          backend.reopen(
+              j,
+              req,
+              listener,
+              s -> {
+                // A new transfer on the same disk: move the journal to it at once.
+                moved[0] = early(old.withTransferId(s.transferId(), System.currentTimeMillis()));
+                journals.delete(old.transferId());
+              });
+    } catch (TargetGoneException e) {
+      // Nothing can ever continue this transfer: drop its journal (and a download's partial
+      // file) so that status stops offering it, and say so.
+      journals.delete(old.transferId());
+      String also = "";
+      if (j.direction() == Direction.DOWNLOAD) {
+        try {
+          if (Files.deleteIfExists(partFile(local))) {
+            also = " and " + partFile(local);
+          }
+        } catch (IOException io) {
+          listener.warn("cannot remove " + partFile(local) + ": " + io.getMessage());
+        }
+      }
+      throw new TargetGoneException(e.getMessage() + " (removed its journal" + also + ")");
+    }
     if (session == null) {
       // The platform finished it before we were stopped: nothing left to do.
       journals.delete(transferId);
