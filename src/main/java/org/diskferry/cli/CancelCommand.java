@@ -36,6 +36,9 @@ final class CancelCommand extends EngineCommand {
 
   @Override
   public Integer call() {
+    if (glance()) {
+      return GlanceCommands.cancel(this);
+    }
     try (OvirtBackend backend = connect()) {
       EngineClient engine = backend.engine();
       JournalStore store = JournalStore.fromEnvironment(cli().env);

@@ -12,10 +12,10 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "download",
     mixinStandardHelpOptions = true,
-    description = "Save a disk (id or name) to a local image.")
+    description = "Save a disk (id or name), or a Glance image with --cloud, to a local image.")
 final class DownloadCommand extends TransferCommand {
 
-  @Parameters(index = "0", paramLabel = "DISK", description = "Disk id or unique name.")
+  @Parameters(index = "0", paramLabel = "DISK", description = "Disk (or Glance image) id or unique name.")
   String disk;
 
   @Parameters(index = "1", paramLabel = "FILE", description = "The local file to write.")
@@ -38,6 +38,9 @@ final class DownloadCommand extends TransferCommand {
 
   @Override
   public Integer call() {
+    if (glance()) {
+      return GlanceCommands.download(this);
+    }
     if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
       throw DiskferryException.badInput("--format must be raw or qcow2, not '" + format + "'");
     }

@@ -32,6 +32,9 @@ final class StatusCommand extends EngineCommand {
 
   @Override
   public Integer call() {
+    if (glance()) {
+      return GlanceCommands.status(this);
+    }
     JournalStore store = JournalStore.fromEnvironment(cli().env);
     try (OvirtBackend backend = connect()) {
       EngineClient engine = backend.engine();
@@ -45,7 +48,8 @@ final class StatusCommand extends EngineCommand {
         }
         rows.add(row(t.orElse(null), j.orElse(null), engine));
       } else {
-        List<Journal> journals = store.list();
+        List<Journal> journals =
+            store.list().stream().filter(j -> !GlanceCommands.isGlance(j)).toList();
         for (ImageTransfer t : engine.transfers()) {
           Journal j =
               journals.stream().filter(x -> x.transferId().equals(t.id())).findFirst().orElse(null);
