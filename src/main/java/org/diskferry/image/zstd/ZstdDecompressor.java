@@ -57,7 +57,10 @@ public final class ZstdDecompressor {
     new ZstdDecompressor().decode(src, srcOff, srcLen, dst, dstOff, dstLen, true);
   }
 
-  /** The instance form of {@link #decompress} ({@code exactly == false}) and the other. */
+  /**
+   * What {@link #decompressExactly} does if {@code exactly}, else what {@link #decompress} does,
+   * reusing this instance's buffers; returns the number of bytes produced.
+   */
   public int decode(byte[] src, int srcOff, int srcLen, byte[] dst, int dstOff, int dstLen,
       boolean exactly) throws ZstdException {
     if ((srcOff | srcLen | dstOff | dstLen) < 0 || srcOff > src.length - srcLen
