@@ -55,7 +55,7 @@ public final class Qcow2ReadBench {
     Random r = new Random(1);
     byte[] data = new byte[mib << 20];
     String[] words = {"disk", "image", "cluster", "the", "qcow2", "guest", "offset", "of", "zero",
-        "compressed", "a", "frame", "block", "/usr/lib", "sequence", "\n", "oVirt", "Glance"};
+        "compressed", "a", "frame", "block", "library", "sequence", "\n", "oVirt", "Glance"};
     for (int off = 0; off < data.length; ) {
       int len = Math.min(data.length - off, 4096 * (1 + r.nextInt(64)));
       switch (r.nextInt(8)) {
