@@ -232,12 +232,8 @@ public final class ImageInspector {
           path + " uses qcow2 features diskferry does not know: " + String.join(", ", list)
               + "; convert it first: qemu-img convert -O qcow2 " + src + " " + dst);
     }
-    if (h.compressionType() == Qcow2Header.COMPRESSION_ZSTD) {
-      throw DiskferryException.badInput(
-          path + " is a qcow2 image with zstd compression, which diskferry cannot read; convert it"
-              + " first: qemu-img convert -O qcow2 -o compression_type=zlib " + src + " " + dst);
-    }
-    if (h.compressionType() != Qcow2Header.COMPRESSION_DEFLATE) {
+    if (h.compressionType() != Qcow2Header.COMPRESSION_DEFLATE
+        && h.compressionType() != Qcow2Header.COMPRESSION_ZSTD) {
       throw DiskferryException.badInput(
           path + " uses unknown qcow2 compression type " + h.compressionType()
               + "; convert it first: qemu-img convert -O qcow2 " + src + " " + dst);

@@ -11,12 +11,15 @@ import java.util.Map;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 import org.diskferry.error.DiskferryException;
+import org.diskferry.image.zstd.ZstdDecompressor;
+import org.diskferry.image.zstd.ZstdException;
 
 /**
  * Reads the guest-visible contents of a stand-alone qcow2 image (v2 or v3) by walking its L1 and
  * L2 tables: data clusters, zero clusters (the zero flag, bit 0 of an L2 entry), unallocated
- * clusters (read as zeros, since a backing file is not allowed), deflate-compressed clusters, and
- * extended L2 entries (32 subclusters per cluster with allocation and zero bitmaps).
+ * clusters (read as zeros, since a backing file is not allowed), compressed clusters (deflate, or
+ * zstd with compression type 1), and extended L2 entries (32 subclusters per cluster with
+ * allocation and zero bitmaps).
  *
  * <p>Thread-safe: reads are positional; the L2 table cache and the cache of decompressed clusters
  * are small, bounded and synchronized.
@@ -238,7 +241,7 @@ public final class Qcow2Reader implements ImageReader {
         readData(runHost, runLen, dst);
         runLen = 0;
         if (u.type == COMPRESSED_DATA) {
-          byte[] c = inflate(u.host, u.guestStart);
+          byte[] c = decompress(u.host, u.guestStart);
           dst.put(c, (int) (g - u.guestStart), n);
         } else {
           putZeros(dst, n);
@@ -279,7 +282,7 @@ public final class Qcow2Reader implements ImageReader {
   }
 
   /** The decompressed contents of the compressed cluster described by L2 entry {@code entry}. */
-  private byte[] inflate(long entry, long guestStart) throws IOException {
+  private byte[] decompress(long entry, long guestStart) throws IOException {
     int x = 62 - (clusterBits - 8);
     long host = entry & ((1L << x) - 1);
     long sectors = ((entry & ~COMPRESSED & ~(1L << 63)) >>> x) + 1;
@@ -298,9 +301,22 @@ public final class Qcow2Reader implements ImageReader {
     ByteBuffer in = ByteBuffer.allocate((int) len + 1);
     Qcow2Header.readFully(ch, in, host, (int) len);
     byte[] out = new byte[(int) clusterSize];
+    if (h.compressionType() == Qcow2Header.COMPRESSION_ZSTD) {
+      unzstd(in.array(), (int) len, out, guestStart);
+    } else {
+      inflate(in.array(), (int) len + 1, out, guestStart);
+    }
+    synchronized (inflated) {
+      inflated.put(host, out);
+    }
+    return out;
+  }
+
+  /** Raw deflate of a cluster, as QEMU writes it with compression type 0. */
+  private void inflate(byte[] in, int len, byte[] out, long guestStart) throws IOException {
     Inflater inf = new Inflater(true);
     try {
-      inf.setInput(in.array(), 0, (int) len + 1);
+      inf.setInput(in, 0, len);
       int got = 0;
       while (got < out.length) {
         int n = inf.inflate(out, got, out.length - got);
@@ -318,10 +334,19 @@ public final class Qcow2Reader implements ImageReader {
     } finally {
       inf.end();
     }
-    synchronized (inflated) {
-      inflated.put(host, out);
+  }
+
+  /**
+   * Zstandard frames of a cluster, as QEMU writes them with compression type 1: decoded until the
+   * cluster is full; the rest of the last sector is padding.
+   */
+  private void unzstd(byte[] in, int len, byte[] out, long guestStart) throws IOException {
+    try {
+      ZstdDecompressor.decompressExactly(in, 0, len, out, 0, out.length);
+    } catch (ZstdException e) {
+      throw corrupt("bad zstd-compressed cluster at guest offset " + guestStart + ": "
+          + e.getMessage());
     }
-    return out;
   }
 
   private IOException corrupt(String what) {

@@ -129,11 +129,13 @@ class DownloadFormatsEndToEndTest {
         sh("qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on", p.toString(), size);
         qemuIo(p, "qcow2", writes);
         break;
-      case "deflate": {
-        Path raw = dir.resolve("deflate-src.raw");
+      case "deflate", "zstd": {
+        Path raw = dir.resolve(kind + "-src.raw");
         sh("qemu-img", "create", "-q", "-f", "raw", raw.toString(), size);
         qemuIo(raw, "raw", writes);
-        sh("qemu-img", "convert", "-c", "-f", "raw", "-O", "qcow2", raw.toString(), p.toString());
+        sh("qemu-img", "convert", "-c", "-f", "raw", "-O", "qcow2", "-o",
+            "compression_type=" + (kind.equals("zstd") ? "zstd" : "zlib"), raw.toString(),
+            p.toString());
         break;
       }
       case "sparse-raw":
@@ -149,7 +151,8 @@ class DownloadFormatsEndToEndTest {
 
   @ParameterizedTest
   @ValueSource(
-      strings = {"v2", "v3-zero-clusters", "2m-clusters", "extended-l2", "deflate", "sparse-raw"})
+      strings = {"v2", "v3-zero-clusters", "2m-clusters", "extended-l2", "deflate", "zstd",
+          "sparse-raw"})
   void roundTripAsRawAndQcow2(String kind) throws Exception {
     Path src = source(kind);
     String fmt = kind.equals("sparse-raw") ? "raw" : "qcow2";

@@ -15,6 +15,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** qcow2 sources made by qemu-img, uploaded as guest data and checked byte for byte. */
 class ImageFormatsEndToEndTest {
@@ -47,11 +49,42 @@ class ImageFormatsEndToEndTest {
     assertThat(p.exitValue()).as(out).isZero();
   }
 
-  @Test
-  void compressedQcow2UploadsAsGuestDataIntoACowDisk() throws Exception {
-    Path raw = SandboxFixture.image(dir.resolve("guest.raw"), (6 << 20) + 4096, 1, true);
-    Path qcow = dir.resolve("guest.qcow2");
-    qemuImg("convert", "-c", "-f", "raw", "-O", "qcow2", "-o", "compat=1.1,cluster_size=65536",
+  /** Random, text-like and zero 64 KiB blocks, so that compressed clusters are really stored. */
+  static Path compressibleImage(Path file, int size, long seed) throws IOException {
+    java.util.Random r = new java.util.Random(seed);
+    byte[] data = new byte[size];
+    for (int off = 0; off < size; off += 65536) {
+      int n = Math.min(65536, size - off);
+      switch (off / 65536 % 4) {
+        case 0 -> {
+          byte[] b = new byte[n];
+          r.nextBytes(b);
+          System.arraycopy(b, 0, data, off, n);
+        }
+        case 1, 2 -> {
+          StringBuilder t = new StringBuilder();
+          while (t.length() < n) {
+            t.append("block ").append(off).append(" word ").append(r.nextInt(5000)).append('\n');
+          }
+          System.arraycopy(t.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0,
+              data, off, n);
+        }
+        default -> { } // zeros
+      }
+    }
+    Files.write(file, data);
+    return file;
+  }
+
+  @ParameterizedTest(name = "{0}, {1}-byte clusters")
+  @CsvSource({"zlib, 65536", "zstd, 65536", "zstd, 2097152"})
+  void compressedQcow2UploadsAsGuestDataIntoACowDisk(String compression, int clusterSize)
+      throws Exception {
+    String name = "guest-" + compression + "-" + clusterSize;
+    Path raw = compressibleImage(dir.resolve(name + ".raw"), (6 << 20) + 4096, clusterSize);
+    Path qcow = dir.resolve(name + ".qcow2");
+    qemuImg("convert", "-c", "-f", "raw", "-O", "qcow2", "-o",
+        "compat=1.1,cluster_size=" + clusterSize + ",compression_type=" + compression,
         raw.toString(), qcow.toString());
     Result up = fx.run("-o", "json", "upload", qcow.toString(), "--workers", "3");
     assertThat(up.exit()).as(up.toString()).isZero();
@@ -63,13 +96,14 @@ class ImageFormatsEndToEndTest {
     for (JsonNode d : listed) {
       if (d.get("id").asText().equals(disk)) {
         assertThat(d.get("format").asText()).isEqualTo("cow");
-        assertThat(d.get("name").asText()).isEqualTo("guest");
+        assertThat(d.get("name").asText()).isEqualTo(name);
       }
     }
-    Path back = dir.resolve("guest-back.raw");
+    Path back = dir.resolve(name + "-back.raw");
     Result down = fx.run("download", disk, back.toString());
     assertThat(down.exit()).as(down.toString()).isZero();
     assertThat(Files.mismatch(raw, back)).isEqualTo(-1L);
+    qemuImg("compare", "-f", "qcow2", "-F", "raw", qcow.toString(), back.toString());
   }
 
   @Test

@@ -148,6 +148,63 @@ class Qcow2ReaderTest {
   }
 
   @Test
+  void compressedZstd() throws Exception {
+    Tools.assumeQemuZstd();
+    Path raw = mixedRaw("mixedz.raw", 9_000_448);
+    for (String opts : new String[] {"compat=1.1", "cluster_size=2M", "cluster_size=4k",
+        "extended_l2=on"}) {
+      Path p = dir.resolve("z-" + opts.replace('=', '-') + ".qcow2");
+      Tools.qemuImg("convert", "-c", "-O", "qcow2", "-o", "compression_type=zstd," + opts,
+          raw.toString(), p.toString());
+      assertThat(ImageInspector.inspect(p).qcow2().compressionType()).isEqualTo(1);
+      ImageChecks.checkImage(p, "qcow2", dir);
+      try (ImageReader r = ImageReaders.open(p)) {
+        ImageChecks.assertSameBytes(
+            ImageChecks.readAll(r, 1 << 20), Files.readAllBytes(raw), p + " vs the raw source");
+      }
+    }
+    Path mix = create("mixz.qcow2", "compression_type=zstd", "4M");
+    Tools.qemuIo(
+        mix, "qcow2", "write -c -P 0x61 0 64k", "write -P 0x62 64k 64k", "write -c -P 0x63 1M 128k",
+        "write -z 1M 64k");
+    ImageChecks.checkImage(mix, "qcow2", dir);
+  }
+
+  @Test
+  void damagedZstdClusterIsAnIoError() throws Exception {
+    Tools.assumeQemuZstd();
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; text.length() < 1 << 20; i++) {
+      text.append("line ").append(i).append('\n');
+    }
+    Path raw = dir.resolve("dz.raw");
+    Files.write(raw, java.util.Arrays.copyOf(text.toString().getBytes(StandardCharsets.US_ASCII),
+        1 << 20));
+    Path p = dir.resolve("dz.qcow2");
+    Tools.qemuImg("convert", "-c", "-O", "qcow2", "-o", "compression_type=zstd", raw.toString(),
+        p.toString());
+    long host;
+    Qcow2Header h = ImageInspector.inspect(p).qcow2();
+    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer b = ByteBuffer.allocate(8);
+      Qcow2Header.readFully(ch, b, h.l1TableOffset(), 8);
+      long l2 = b.getLong(0) & 0x00fffffffffffe00L;
+      Qcow2Header.readFully(ch, b.clear(), l2 + 8 * 2, 8); // the third cluster
+      long entry = b.getLong(0);
+      assertThat(entry & (1L << 62)).as("compressed").isNotZero();
+      host = entry & ((1L << (62 - 8)) - 1);
+      ch.write(ByteBuffer.wrap(new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0x04, 0x00}),
+          host); // a frame header with a reserved window and then garbage
+    }
+    try (ImageReader r = ImageReaders.open(p)) {
+      assertThatThrownBy(() -> r.read(2 * 65536, ByteBuffer.allocate(65536)))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("damaged qcow2")
+          .hasMessageContaining("zstd");
+    }
+  }
+
+  @Test
   void extendedL2() throws Exception {
     Path p = create("ext.qcow2", "extended_l2=on", "8M"); // 64k clusters, 2k subclusters
     Tools.qemuIo(

@@ -1,5 +1,6 @@
 package org.diskferry.image;
 
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -22,6 +23,35 @@ final class Tools {
       qemu = works("qemu-img", "--version") && works("qemu-io", "--version");
     }
     assumeTrue(qemu, "qemu-img/qemu-io not installed (apt-get install qemu-utils)");
+  }
+
+  private static Boolean qemuZstd;
+
+  /**
+   * qemu-img that makes zstd-compressed qcow2 images: skips the test without it, or fails it when
+   * the {@code CI} environment variable is set (CI installs qemu-utils).
+   */
+  static synchronized void assumeQemuZstd() {
+    if (qemuZstd == null) {
+      qemuZstd = false;
+      try {
+        Path probe = java.nio.file.Files.createTempFile("zstd-probe", ".qcow2");
+        try {
+          qemuZstd = works("qemu-io", "--version")
+              && works("qemu-img", "create", "-f", "qcow2", "-o", "compression_type=zstd",
+                  probe.toString(), "1M");
+        } finally {
+          java.nio.file.Files.deleteIfExists(probe);
+        }
+      } catch (IOException e) {
+        qemuZstd = false;
+      }
+    }
+    String why = "qemu-img/qemu-io with zstd support not installed (apt-get install qemu-utils)";
+    if (!qemuZstd && System.getenv("CI") != null) {
+      fail(why);
+    }
+    assumeTrue(qemuZstd, why);
   }
 
   static synchronized void assumePython() {
