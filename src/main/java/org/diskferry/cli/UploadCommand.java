@@ -42,6 +42,7 @@ final class UploadCommand extends TransferCommand {
   @Option(
       names = {"-f", "--format"},
       paramLabel = "FORMAT",
+      completionCandidates = Candidates.ImageFormats.class,
       description = "Format of the new disk: raw or qcow2 (default: the image's).")
   String format;
 
@@ -54,6 +55,7 @@ final class UploadCommand extends TransferCommand {
   @Option(
       names = "--timeout-policy",
       paramLabel = "POLICY",
+      completionCandidates = Candidates.TimeoutPolicies.class,
       description = "What the engine does with an idle transfer: legacy, pause or cancel.")
   String timeoutPolicy;
 

@@ -1,0 +1,25 @@
+package org.diskferry.cli;
+
+import java.util.Iterator;
+import java.util.List;
+
+/** Value lists of string options, for help texts and shell completion. */
+final class Candidates {
+  private Candidates() {}
+
+  /** Image formats a disk or a local file can have. */
+  static final class ImageFormats implements Iterable<String> {
+    @Override
+    public Iterator<String> iterator() {
+      return List.of("raw", "qcow2").iterator();
+    }
+  }
+
+  /** What the engine does with an idle transfer. */
+  static final class TimeoutPolicies implements Iterable<String> {
+    @Override
+    public Iterator<String> iterator() {
+      return List.of("legacy", "pause", "cancel").iterator();
+    }
+  }
+}
