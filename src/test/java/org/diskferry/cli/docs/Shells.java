@@ -8,10 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** External tools the documentation tests need: required in CI, skipped without them locally. */
-final class Shells {
+public final class Shells {
   private Shells() {}
 
-  static boolean installed(String tool) {
+  public static boolean installed(String tool) {
     String path = System.getenv("PATH");
     if (path == null) {
       return false;
@@ -25,7 +25,7 @@ final class Shells {
   }
 
   /** Fails in CI (CI=true), where .ci/run installs the tool; skips the test elsewhere. */
-  static void requireOrSkip(String tool) {
+  public static void requireOrSkip(String tool) {
     if (installed(tool)) {
       return;
     }
@@ -36,7 +36,7 @@ final class Shells {
   }
 
   /** A word for sh/bash/zsh, in single quotes. */
-  static String quote(String s) {
+  public static String quote(String s) {
     return "'" + s.replace("'", "'\\''") + "'";
   }
 }
