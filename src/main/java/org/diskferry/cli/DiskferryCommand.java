@@ -1,29 +1,26 @@
 package org.diskferry.cli;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.diskferry.http.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
-/** The root command: global options shared by every subcommand. */
+/**
+ * The root command: global options shared by every subcommand. The subcommands are in {@link
+ * #SUBCOMMANDS}, not in the annotation, so that a run builds only those its arguments name.
+ */
 @Command(
     name = "diskferry",
     mixinStandardHelpOptions = true,
     versionProvider = DiskferryCommand.VersionProvider.class,
     description = "Move virtual-machine disk images into and out of oVirt/RHV.",
-    subcommands = {
-      UploadCommand.class,
-      DownloadCommand.class,
-      StatusCommand.class,
-      CancelCommand.class,
-      ResumeCommand.class,
-      ListCommand.class,
-      ConfigCommand.class,
-      SandboxCommand.class,
-      picocli.CommandLine.HelpCommand.class
-    },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       "0:success",
@@ -37,6 +34,21 @@ import picocli.CommandLine.ScopeType;
       "143:interrupted by SIGTERM"
     })
 public final class DiskferryCommand implements Runnable {
+
+  /** The subcommands, in the order help lists them. */
+  static final Map<String, Supplier<Object>> SUBCOMMANDS = new LinkedHashMap<>();
+
+  static {
+    SUBCOMMANDS.put("upload", UploadCommand::new);
+    SUBCOMMANDS.put("download", DownloadCommand::new);
+    SUBCOMMANDS.put("status", StatusCommand::new);
+    SUBCOMMANDS.put("cancel", CancelCommand::new);
+    SUBCOMMANDS.put("resume", ResumeCommand::new);
+    SUBCOMMANDS.put("list", ListCommand::new);
+    SUBCOMMANDS.put("config", ConfigCommand::new);
+    SUBCOMMANDS.put("sandbox", SandboxCommand::new);
+    SUBCOMMANDS.put("help", picocli.CommandLine.HelpCommand::new);
+  }
 
   final Cli cli;
 
@@ -126,6 +138,44 @@ public final class DiskferryCommand implements Runnable {
   Path logFile;
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  /** The whole command tree, as help, completion scripts and man pages show it. */
+  public static picocli.CommandLine commandLine(DiskferryCommand root) {
+    return commandLine(root, List.copyOf(SUBCOMMANDS.keySet()));
+  }
+
+  /** The root with the named subcommands only. */
+  static picocli.CommandLine commandLine(DiskferryCommand root, List<String> names) {
+    picocli.CommandLine cmd = new picocli.CommandLine(root);
+    for (String name : names) {
+      cmd.addSubcommand(name, SUBCOMMANDS.get(name).get());
+    }
+    return cmd;
+  }
+
+  /**
+   * The subcommands a run needs: building a command's model reflects on its classes, which is
+   * most of what a short run costs. Every subcommand named anywhere in the arguments (a word
+   * can also be an option's value, so all of them); none for a bare --version; all of them
+   * for help and whenever none is named, so that usage errors can suggest the right one.
+   */
+  static List<String> needed(String[] args) {
+    List<String> named =
+        SUBCOMMANDS.keySet().stream().filter(Arrays.asList(args)::contains).toList();
+    // -h alone or among other short flags (-qh); a false match only costs time.
+    boolean help =
+        named.contains("help")
+            || Arrays.stream(args)
+                .anyMatch(a -> a.equals("--help") || a.matches("-[A-Za-z]*h[A-Za-z]*"));
+    if (help || named.isEmpty() && !versionOnly(args)) {
+      return List.copyOf(SUBCOMMANDS.keySet());
+    }
+    return named;
+  }
+
+  private static boolean versionOnly(String[] args) {
+    return Arrays.asList(args).contains("--version") || Arrays.asList(args).contains("-V");
+  }
 
   @Override
   public void run() {

@@ -39,7 +39,7 @@ final class CommandModel {
 
   /** The root command's spec, built the way the tool builds it (without profile defaults). */
   static CommandSpec root() {
-    return new CommandLine(new DiskferryCommand()).getCommandSpec();
+    return DiskferryCommand.commandLine(new DiskferryCommand()).getCommandSpec();
   }
 
   /** The command and its visible subcommands, depth first, each once (aliases skipped). */
