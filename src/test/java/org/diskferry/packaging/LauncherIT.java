@@ -80,6 +80,20 @@ class LauncherIT {
   }
 
   @Test
+  void eachKindOfCommandHasItsOwnArchive() throws Exception {
+    assertThat(launch(Map.of(), "--version").code()).isZero();
+    // No engine configured: list fails at once, after its classes were loaded.
+    Run list = launch(Map.of("HOME", cache.toString()), "list");
+    assertThat(list.code()).isEqualTo(2);
+    assertThat(list.err()).startsWith("diskferry: error: no engine");
+
+    assertThat(cacheFiles())
+        .hasSize(2)
+        .anyMatch(f -> f.matches("diskferry-.*-cli\\.jsa\\.\\d+\\.tmp"))
+        .anyMatch(f -> f.matches("diskferry-.*-engine\\.jsa\\.\\d+\\.tmp"));
+  }
+
+  @Test
   void anArchiveOfAnotherJarIsReplaced() throws Exception {
     Path dir = Files.createDirectories(cache.resolve("diskferry"));
     Files.writeString(dir.resolve("diskferry-1-2-3-java-17.jsa"), "old");
