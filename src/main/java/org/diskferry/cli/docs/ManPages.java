@@ -22,13 +22,15 @@ import picocli.CommandLine.Model.PositionalParamSpec;
  * Writes the man pages: {@code diskferry.1} and one {@code diskferry-COMMAND.1} per subcommand.
  * NAME, SYNOPSIS, COMMANDS and OPTIONS come from the command model; DESCRIPTION, EXIT STATUS,
  * ENVIRONMENT, FILES, EXAMPLES, SEE ALSO and any other section come from the hand-written roff
- * in {@code man/src/PAGE.roff} (one {@code .SH} per section). A page without a DESCRIPTION
- * fragment gets the command's description; one without EXIT STATUS gets the model's list.
+ * in {@code man/src/PAGE.roff} (one {@code .SH} per section), in their order after the
+ * generated ones. A page without a DESCRIPTION fragment gets the command's description; one
+ * without EXIT STATUS gets the model's exit codes after OPTIONS; one without SEE ALSO gets
+ * diskferry(1).
  */
 public final class ManPages {
   private ManPages() {}
 
-  /** Generated sections come first in this order; the fragment's own follow in theirs. */
+  /** Sections placed by the generator: a fragment's DESCRIPTION is used, NAME and SYNOPSIS not. */
   private static final List<String> LEADING = List.of("NAME", "SYNOPSIS", "DESCRIPTION");
 
   /** Writes every page. Arguments: fragment directory, output directory, version, date. */
@@ -126,21 +128,14 @@ public final class ManPages {
       }
     }
     options(p, c);
-    boolean exitStatus = false;
-    for (Map.Entry<String, String> s : hand.entrySet()) {
-      if (LEADING.contains(s.getKey())) {
-        continue;
-      }
-      if (s.getKey().equals("SEE ALSO") && !exitStatus && !hand.containsKey("EXIT STATUS")) {
-        exitStatus(p, root);
-        exitStatus = true;
-      }
-      exitStatus |= s.getKey().equals("EXIT STATUS");
-      section(p, s.getKey());
-      p.append(s.getValue());
-    }
-    if (!exitStatus) {
+    if (!hand.containsKey("EXIT STATUS")) {
       exitStatus(p, root);
+    }
+    for (Map.Entry<String, String> s : hand.entrySet()) {
+      if (!LEADING.contains(s.getKey())) {
+        section(p, s.getKey());
+        p.append(s.getValue());
+      }
     }
     if (!hand.containsKey("SEE ALSO")) {
       section(p, "SEE ALSO");
