@@ -1,11 +1,9 @@
 package org.diskferry.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
 import org.diskferry.http.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -36,18 +34,34 @@ import picocli.CommandLine.ScopeType;
 public final class DiskferryCommand implements Runnable {
 
   /** The subcommands, in the order help lists them. */
-  static final Map<String, Supplier<Object>> SUBCOMMANDS = new LinkedHashMap<>();
+  static final List<String> SUBCOMMANDS =
+      List.of(
+          "upload", "download", "status", "cancel", "resume", "list", "config", "sandbox", "help");
 
-  static {
-    SUBCOMMANDS.put("upload", UploadCommand::new);
-    SUBCOMMANDS.put("download", DownloadCommand::new);
-    SUBCOMMANDS.put("status", StatusCommand::new);
-    SUBCOMMANDS.put("cancel", CancelCommand::new);
-    SUBCOMMANDS.put("resume", ResumeCommand::new);
-    SUBCOMMANDS.put("list", ListCommand::new);
-    SUBCOMMANDS.put("config", ConfigCommand::new);
-    SUBCOMMANDS.put("sandbox", SandboxCommand::new);
-    SUBCOMMANDS.put("help", picocli.CommandLine.HelpCommand::new);
+  /** A new instance of a subcommand (plain code: no lambda bootstrap in every run's path). */
+  static Object newSubcommand(String name) {
+    switch (name) {
+      case "upload":
+        return new UploadCommand();
+      case "download":
+        return new DownloadCommand();
+      case "status":
+        return new StatusCommand();
+      case "cancel":
+        return new CancelCommand();
+      case "resume":
+        return new ResumeCommand();
+      case "list":
+        return new ListCommand();
+      case "config":
+        return new ConfigCommand();
+      case "sandbox":
+        return new SandboxCommand();
+      case "help":
+        return new picocli.CommandLine.HelpCommand();
+      default:
+        throw new IllegalArgumentException("no command " + name);
+    }
   }
 
   final Cli cli;
@@ -141,14 +155,14 @@ public final class DiskferryCommand implements Runnable {
 
   /** The whole command tree, as help, completion scripts and man pages show it. */
   public static picocli.CommandLine commandLine(DiskferryCommand root) {
-    return commandLine(root, List.copyOf(SUBCOMMANDS.keySet()));
+    return commandLine(root, SUBCOMMANDS);
   }
 
   /** The root with the named subcommands only. */
   static picocli.CommandLine commandLine(DiskferryCommand root, List<String> names) {
     picocli.CommandLine cmd = new picocli.CommandLine(root);
     for (String name : names) {
-      cmd.addSubcommand(name, SUBCOMMANDS.get(name).get());
+      cmd.addSubcommand(name, newSubcommand(name));
     }
     return cmd;
   }
@@ -160,21 +174,29 @@ public final class DiskferryCommand implements Runnable {
    * for help and whenever none is named, so that usage errors can suggest the right one.
    */
   static List<String> needed(String[] args) {
-    List<String> named =
-        SUBCOMMANDS.keySet().stream().filter(Arrays.asList(args)::contains).toList();
-    // -h alone or among other short flags (-qh); a false match only costs time.
-    boolean help =
-        named.contains("help")
-            || Arrays.stream(args)
-                .anyMatch(a -> a.equals("--help") || a.matches("-[A-Za-z]*h[A-Za-z]*"));
-    if (help || named.isEmpty() && !versionOnly(args)) {
-      return List.copyOf(SUBCOMMANDS.keySet());
+    List<String> words = Arrays.asList(args);
+    List<String> named = new ArrayList<>();
+    for (String name : SUBCOMMANDS) {
+      if (words.contains(name)) {
+        named.add(name);
+      }
+    }
+    boolean version = words.contains("--version") || words.contains("-V");
+    if (named.contains("help") || askHelp(args) || named.isEmpty() && !version) {
+      return SUBCOMMANDS;
     }
     return named;
   }
 
-  private static boolean versionOnly(String[] args) {
-    return Arrays.asList(args).contains("--version") || Arrays.asList(args).contains("-V");
+  /** --help, or -h alone or among other short flags (-qh); a false match only costs time. */
+  private static boolean askHelp(String[] args) {
+    for (String a : args) {
+      if (a.equals("--help")
+          || a.length() > 1 && a.charAt(0) == '-' && a.charAt(1) != '-' && a.indexOf('h') > 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

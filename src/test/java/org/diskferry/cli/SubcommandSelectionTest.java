@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /** A run builds only the subcommands its arguments name, and behaves as with all of them. */
 class SubcommandSelectionTest {
 
-  static final List<String> ALL = List.copyOf(DiskferryCommand.SUBCOMMANDS.keySet());
+  static final List<String> ALL = DiskferryCommand.SUBCOMMANDS;
 
   private static List<String> needed(String... args) {
     return DiskferryCommand.needed(args);
