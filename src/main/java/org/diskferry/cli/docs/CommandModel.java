@@ -3,12 +3,14 @@ package org.diskferry.cli.docs;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.Collections;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.diskferry.cli.DiskferryCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgSpec;
@@ -129,6 +131,9 @@ final class CommandModel {
     return words;
   }
 
+  /** A period followed by a capital letter ("e.g. https" goes on). */
+  private static final Pattern SENTENCE_END = Pattern.compile("\\.\\s+(?=[A-Z])");
+
   /** The first sentence of a command's header, else of its description. */
   static String summary(CommandSpec spec) {
     String[] header = spec.usageMessage().header();
@@ -141,8 +146,7 @@ final class CommandModel {
       return "";
     }
     String s = description[0].replace("%n", " ").strip();
-    // A sentence ends at a period followed by a capital letter ("e.g. https" goes on).
-    java.util.regex.Matcher end = java.util.regex.Pattern.compile("\\.\\s+(?=[A-Z])").matcher(s);
+    Matcher end = SENTENCE_END.matcher(s);
     if (end.find()) {
       s = s.substring(0, end.start());
     }
