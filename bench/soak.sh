@@ -104,10 +104,14 @@ faults="reset:after=2M:rate=0.03,status:code=503:rate=0.03:retry-after=0,stall:m
 soak "" 0
 base_seconds=$seconds
 echo "baseline: $rounds uploads + $rounds downloads without faults in ${base_seconds}s (failed: $failed)"
+# Faults alone, no kill -9: what the retries, pauses and ticket renewals cost by themselves.
+soak "$faults" 0
+echo "faults only: $((ok + resumed)) of $((2 * rounds)) identical, $failed failed, $retries data-plane retries, time ${seconds}s (ratio $(echo "scale=2; $seconds / $base_seconds" | bc))"
+faults_failed=$failed
 soak "$faults" 25
 echo "soak: faults '$faults', kill -9 in about 25% of the runs"
 echo "soak: $((ok + resumed)) of $((2 * rounds)) transfers identical ($resumed after one resume), $failed failed"
 echo "soak: data-plane retries $retries; disks not ok at the end: $locked; journals left: $journals"
 echo "soak: sandbox: $injected"
 echo "soak: time ${seconds}s against ${base_seconds}s without faults (ratio $(echo "scale=2; $seconds / $base_seconds" | bc))"
-[ "$failed" = 0 ] && [ "$locked" = 0 ] && [ "$journals" = 0 ]
+[ "$failed" = 0 ] && [ "$faults_failed" = 0 ] && [ "$locked" = 0 ] && [ "$journals" = 0 ]

@@ -36,10 +36,16 @@ final class CancelCommand extends EngineCommand {
 
   @Override
   public Integer call() {
+    if (glance()) {
+      return GlanceCommands.cancel(this);
+    }
     try (OvirtBackend backend = connect()) {
       EngineClient engine = backend.engine();
       JournalStore store = JournalStore.fromEnvironment(cli().env);
       Optional<Journal> journal = store.load(transferId);
+      if (journal.isPresent() && journal.get().pending()) {
+        return cancelPending(engine, store, journal.get());
+      }
       Optional<ImageTransfer> found = engine.findTransfer(transferId);
       if (found.isEmpty() && journal.isPresent()) {
         forget(store, journal.get());
@@ -102,6 +108,50 @@ final class CancelCommand extends EngineCommand {
     } finally {
       closeLog();
     }
+  }
+
+  /**
+   * An upload stopped after it created its disk and before it had a transfer: remove that disk
+   * (diskferry made it, and it holds no data yet) and the journal.
+   */
+  private int cancelPending(EngineClient engine, JournalStore store, Journal j) {
+    boolean removed = false;
+    if (j.createdDisk() && engine.findDisk(j.diskId()).isPresent()) {
+      Poll.until(
+          Duration.ofSeconds(timeoutSeconds),
+          "disk " + j.diskId() + " to be unlocked",
+          () -> {
+            Optional<org.diskferry.ovirt.Disk> d = engine.findDisk(j.diskId());
+            return d.isEmpty() || !"locked".equals(d.get().status())
+                ? Optional.of(true)
+                : Optional.empty();
+          });
+      try {
+        engine.deleteDisk(j.diskId());
+        removed = true;
+      } catch (DiskferryException e) {
+        if (e.kind() != DiskferryException.Kind.NOT_FOUND) {
+          throw e;
+        }
+      }
+    }
+    forget(store, j);
+    if (json()) {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("command", "cancel");
+      o.put("transfer_id", transferId);
+      o.put("disk_id", j.diskId());
+      o.put("phase", "no_transfer");
+      o.put("disk_removed", removed);
+      o.put("journal_removed", true);
+      printJson(o);
+    } else {
+      out().println(
+          "upload " + transferId + " had no transfer yet; "
+              + (removed ? "removed disk " + j.diskId() + " and " : "")
+              + "removed its journal");
+    }
+    return 0;
   }
 
   /** Removes a journal, and a download's partial file with it. */

@@ -15,6 +15,22 @@ final class Candidates {
     }
   }
 
+  /** The disk formats Glance takes. */
+  static final class GlanceDiskFormats implements Iterable<String> {
+    @Override
+    public Iterator<String> iterator() {
+      return org.diskferry.glance.GlanceUpload.DISK_FORMATS.stream().sorted().iterator();
+    }
+  }
+
+  /** Glance image visibilities. */
+  static final class Visibilities implements Iterable<String> {
+    @Override
+    public Iterator<String> iterator() {
+      return List.of("public", "community", "shared", "private").iterator();
+    }
+  }
+
   /** What the engine does with an idle transfer. */
   static final class TimeoutPolicies implements Iterable<String> {
     @Override

@@ -18,7 +18,8 @@ import picocli.CommandLine.ScopeType;
     name = "diskferry",
     mixinStandardHelpOptions = true,
     versionProvider = DiskferryCommand.VersionProvider.class,
-    description = "Move virtual-machine disk images into and out of oVirt/RHV.",
+    description =
+        "Move virtual-machine disk images into and out of oVirt/RHV and OpenStack Glance.",
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       "0:success",
@@ -113,11 +114,22 @@ public final class DiskferryCommand implements Runnable {
   Path passwordFile;
 
   @Option(
-      names = "--cafile",
+      names = {"--cafile", "--cacert"},
       scope = ScopeType.INHERIT,
       paramLabel = "FILE",
-      description = "CA bundle (PEM) for the engine and imageio (env DISKFERRY_CAFILE).")
+      description =
+          "CA bundle (PEM) for the engine and imageio, or for Keystone and Glance instead of the"
+              + " cloud's cacert (env DISKFERRY_CAFILE).")
   Path cafile;
+
+  @Option(
+      names = "--cloud",
+      scope = ScopeType.INHERIT,
+      paramLabel = "NAME",
+      description =
+          "An OpenStack cloud from clouds.yaml (env OS_CLOUD; 'envvars' = the OS_* variables):"
+              + " selects the Glance backend.")
+  String cloud;
 
   @Option(
       names = "--insecure",

@@ -12,10 +12,10 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "download",
     mixinStandardHelpOptions = true,
-    description = "Save a disk (id or name) to a local image.")
+    description = "Save a disk (id or name), or a Glance image with --cloud, to a local image.")
 final class DownloadCommand extends TransferCommand {
 
-  @Parameters(index = "0", paramLabel = "DISK", description = "Disk id or unique name.")
+  @Parameters(index = "0", paramLabel = "DISK", description = "Disk (or Glance image) id or unique name.")
   String disk;
 
   @Parameters(index = "1", paramLabel = "FILE", description = "The local file to write.")
@@ -25,7 +25,8 @@ final class DownloadCommand extends TransferCommand {
       names = {"-f", "--format"},
       paramLabel = "FORMAT",
       completionCandidates = Candidates.ImageFormats.class,
-      description = "Format of the local file: raw (sparse; the default).")
+      description =
+          "Format of the local file: raw (sparse; the default) or qcow2 (compact, v3).")
   String format;
 
   @Option(names = "--force", description = "Overwrite FILE if it exists.")
@@ -38,9 +39,11 @@ final class DownloadCommand extends TransferCommand {
 
   @Override
   public Integer call() {
-    if (format != null && !format.equals("raw")) {
-      throw DiskferryException.badInput(
-          "--format " + format + " is not supported yet; this version writes raw images");
+    if (glance()) {
+      return GlanceCommands.download(this);
+    }
+    if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
+      throw DiskferryException.badInput("--format must be raw or qcow2, not '" + format + "'");
     }
     org.diskferry.transfer.LocalImage.checkTarget(file.toAbsolutePath(), force);
     TransferRequest req =
@@ -50,7 +53,7 @@ final class DownloadCommand extends TransferCommand {
             disk,
             null,
             null,
-            "raw",
+            format == null ? "raw" : format,
             false,
             null,
             checkedWorkers(),

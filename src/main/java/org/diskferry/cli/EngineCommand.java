@@ -25,6 +25,8 @@ abstract class EngineCommand implements Callable<Integer> {
 
   @ParentCommand DiskferryCommand root;
 
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   private PrintStream logFile;
 
   Cli cli() {
@@ -119,6 +121,11 @@ abstract class EngineCommand implements Callable<Integer> {
     }
     return HttpClientFactory.create(
         new TlsOptions(root.cafile, root.insecure), verbosity() >= 2 ? log(2) : null);
+  }
+
+  /** True when a cloud (--cloud, OS_CLOUD) selects the Glance backend. */
+  boolean glance() {
+    return GlanceCommands.cloudName(this) != null;
   }
 
   /** Logs in to the engine named by the options, environment or profile. */

@@ -13,11 +13,14 @@ import picocli.CommandLine.Command;
 @Command(
     name = "list",
     mixinStandardHelpOptions = true,
-    description = "List disks with id, name, status, size and format.")
+    description = "List disks (or Glance images with --cloud) with id, name, status, size and format.")
 final class ListCommand extends EngineCommand {
 
   @Override
   public Integer call() {
+    if (glance()) {
+      return GlanceCommands.list(this);
+    }
     try (OvirtBackend backend = connect()) {
       List<Disk> disks = backend.engine().disks();
       if (json()) {

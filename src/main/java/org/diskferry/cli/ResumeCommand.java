@@ -47,9 +47,21 @@ final class ResumeCommand extends TransferCommand {
   @Override
   public Integer call() {
     JournalStore store = JournalStore.fromEnvironment(cli().env);
+    if (glance()) {
+      return GlanceCommands.resume(this, which.all
+          ? GlanceCommands.journals(store, GlanceCommands.cloudName(this))
+          : List.of(load(store, which.transferId)));
+    }
+    if (!which.all) {
+      Journal j = load(store, which.transferId);
+      if (GlanceCommands.isGlance(j)) {
+        return GlanceCommands.resume(this, List.of(j));
+      }
+    }
     List<String> ids =
         which.all
-            ? store.list().stream().map(Journal::transferId).toList()
+            ? store.list().stream().filter(j -> !GlanceCommands.isGlance(j))
+                .map(Journal::transferId).toList()
             : List.of(which.transferId);
     if (ids.isEmpty()) {
       out().println("nothing to resume");
@@ -82,5 +94,10 @@ final class ResumeCommand extends TransferCommand {
       }
     }
     return worst;
+  }
+
+  private static Journal load(JournalStore store, String id) {
+    return store.load(id).orElseThrow(() -> DiskferryException.notFound(
+        "no journal of transfer " + id + " in " + store.dir() + "; nothing to resume"));
   }
 }

@@ -32,27 +32,32 @@ final class StatusCommand extends EngineCommand {
 
   @Override
   public Integer call() {
+    if (glance()) {
+      return GlanceCommands.status(this);
+    }
     JournalStore store = JournalStore.fromEnvironment(cli().env);
     try (OvirtBackend backend = connect()) {
       EngineClient engine = backend.engine();
       List<Map<String, Object>> rows = new ArrayList<>();
       if (transferId != null) {
-        Optional<ImageTransfer> t = engine.findTransfer(transferId);
         Optional<Journal> j = store.load(transferId);
+        Optional<ImageTransfer> t =
+            j.isPresent() && j.get().pending() ? Optional.empty() : engine.findTransfer(transferId);
         if (t.isEmpty() && j.isEmpty()) {
           throw DiskferryException.notFound("transfer " + transferId + " not found");
         }
-        rows.add(row(t.orElse(null), j.orElse(null)));
+        rows.add(row(t.orElse(null), j.orElse(null), engine));
       } else {
-        List<Journal> journals = store.list();
+        List<Journal> journals =
+            store.list().stream().filter(j -> !GlanceCommands.isGlance(j)).toList();
         for (ImageTransfer t : engine.transfers()) {
           Journal j =
               journals.stream().filter(x -> x.transferId().equals(t.id())).findFirst().orElse(null);
-          rows.add(row(t, j));
+          rows.add(row(t, j, engine));
         }
         for (Journal j : journals) {
           if (rows.stream().noneMatch(r -> j.transferId().equals(r.get("id")))) {
-            rows.add(row(null, j));
+            rows.add(row(null, j, engine));
           }
         }
       }
@@ -94,14 +99,16 @@ final class StatusCommand extends EngineCommand {
     return ByteSizes.format((Long) done) + (size == null ? "" : " / " + ByteSizes.format((Long) size));
   }
 
-  static Map<String, Object> row(ImageTransfer t, Journal j) {
+  static Map<String, Object> row(ImageTransfer t, Journal j, EngineClient engine) {
     Map<String, Object> o = new LinkedHashMap<>();
     o.put("id", t != null ? t.id() : j.transferId());
     o.put("disk_id", t != null && t.diskId() != null ? t.diskId() : j == null ? null : j.diskId());
     o.put(
         "direction",
         t != null ? t.direction() : j.direction().wire());
-    o.put("phase", t != null ? t.phase().wire() : "gone");
+    // Without a transfer on the engine: "no_transfer" when the upload created its disk but was
+    // stopped before it had a transfer, else "gone" (ended and cleaned up by the engine).
+    o.put("phase", t != null ? t.phase().wire() : j.pending() ? "no_transfer" : "gone");
     o.put("transferred", t == null ? null : t.transferred());
     if (t != null) {
       o.put("active", t.active());
@@ -116,7 +123,17 @@ final class StatusCommand extends EngineCommand {
       o.put("local_path", j.localPath());
       o.put("age_seconds", Math.max(0, (System.currentTimeMillis() - j.updated()) / 1000));
     }
-    o.put("resumable", j != null && (t == null || !t.phase().wire().equals("finished_success")));
+    boolean resumable;
+    if (j == null) {
+      resumable = false;
+    } else if (t != null) {
+      resumable = !t.phase().wire().equals("finished_success");
+    } else {
+      // A new transfer can continue it only while its disk exists (the engine removes the disk
+      // of a cancelled or failed upload).
+      resumable = engine.findDisk(j.diskId()).isPresent();
+    }
+    o.put("resumable", resumable);
     return o;
   }
 }

@@ -119,6 +119,12 @@ abstract class TransferCommand extends EngineCommand {
         retries + 1, Math.max(retries, 100), first, first.compareTo(max) > 0 ? first : max);
   }
 
+  /** --retries, checked. */
+  int retryPolicyChecked() {
+    retryPolicy();
+    return retries;
+  }
+
   java.time.Duration heartbeat() {
     return java.time.Duration.ofMillis((long) (heartbeatSeconds * 1000));
   }

@@ -65,6 +65,40 @@ final class UploadCommand extends TransferCommand {
       description = "Seconds of inactivity before the engine acts (default: the engine's).")
   Integer inactivityTimeout;
 
+  @Option(
+      names = "--disk-format",
+      paramLabel = "FORMAT",
+      completionCandidates = Candidates.GlanceDiskFormats.class,
+      description =
+          "Glance: the image's disk_format (default: detected from the file: raw, qcow2, vmdk,"
+              + " vdi, vhd, vhdx, iso, ploop).")
+  String diskFormat;
+
+  @Option(
+      names = "--visibility",
+      paramLabel = "VISIBILITY",
+      completionCandidates = Candidates.Visibilities.class,
+      description = "Glance: public, community, shared or private (default: the cloud's).")
+  String visibility;
+
+  @Option(
+      names = "--property",
+      paramLabel = "KEY=VALUE",
+      description = "Glance: an image property; repeat for more.")
+  java.util.List<String> properties = new java.util.ArrayList<>();
+
+  @Option(
+      names = "--keep-on-failure",
+      description = "Glance: keep the unfinished image when the upload fails or is interrupted.")
+  boolean keepOnFailure;
+
+  @Option(
+      names = "--import",
+      description =
+          "Glance: stage the data and import it (glance-direct) instead of a direct upload; a"
+              + " failed staging is retried against the staging area.")
+  boolean useImport;
+
   @Override
   Path filePath() {
     return file;
@@ -72,6 +106,10 @@ final class UploadCommand extends TransferCommand {
 
   @Override
   public Integer call() {
+    if (glance()) {
+      return GlanceCommands.upload(this);
+    }
+    GlanceCommands.checkOptions(this, false, GlanceCommands.GLANCE_UPLOAD, null);
     if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
       throw DiskferryException.badInput("--format must be raw or qcow2, not '" + format + "'");
     }

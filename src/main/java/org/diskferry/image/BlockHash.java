@@ -39,12 +39,17 @@ public final class BlockHash {
       throw new IllegalArgumentException("block size must be positive, not " + blockSize);
     }
     long size = reader.size();
-    // a raw reader without file-system hole information would scan the whole file for its
-    // extents: hashing reads it anyway and spots all-zero blocks itself
-    List<Extent> extents =
-        reader instanceof RawReader && !SparseFiles.available()
-            ? (size == 0 ? List.of() : List.of(new Extent(0, size, false)))
-            : reader.extents();
+    // a raw reader's extents would scan its data for zeros: take only the file system's holes
+    // (or nothing), since hashing reads the data anyway and spots all-zero blocks itself
+    List<Extent> extents;
+    if (reader instanceof RawReader raw) {
+      extents = raw.allocation();
+      if (extents == null) {
+        extents = size == 0 ? List.of() : List.of(new Extent(0, size, false));
+      }
+    } else {
+      extents = reader.extents();
+    }
     Blake2b outer = new Blake2b(DIGEST);
     Blake2b inner = new Blake2b(DIGEST);
     ByteBuffer block = ByteBuffer.allocate(blockSize);

@@ -38,16 +38,7 @@ public final class ImageInspector {
    *     configuration that cannot be uploaded
    */
   public static ImageInfo inspect(Path path) {
-    if (Files.isDirectory(path)) {
-      throw DiskferryException.badInput(path + " is a directory, not a disk image");
-    }
-    if (!Files.exists(path)) {
-      throw DiskferryException.badInput(path + ": no such file");
-    }
-    if (!Files.isRegularFile(path)) {
-      throw DiskferryException.badInput(
-          path + " is not a regular file; diskferry reads disk images from regular files");
-    }
+    checkRegularFile(path);
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       return inspect(path, ch);
     } catch (NoSuchFileException e) {
@@ -57,6 +48,59 @@ public final class ImageInspector {
     } catch (IOException e) {
       throw new DiskferryException(
           DiskferryException.Kind.BAD_INPUT, path + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The format of any image file, by its magic numbers alone, named as qemu-img names it: {@code
+   * qcow2}, {@code raw}, {@code iso}, {@code vmdk}, {@code vdi}, {@code vhdx}, {@code vpc}, {@code
+   * qed}, {@code parallels}, {@code luks}, {@code bochs}, {@code dmg}, {@code qcow}, or the
+   * compressor ({@code xz}, {@code zstd}, {@code bzip2}, {@code gzip}) of a compressed file. For
+   * platforms that store image files as they are (Glance) rather than reading them.
+   *
+   * @throws DiskferryException BAD_INPUT if the file is missing or unreadable
+   */
+  public static String identify(Path path) {
+    checkRegularFile(path);
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+      long fileSize = ch.size();
+      ByteBuffer head = ByteBuffer.allocate((int) Math.min(fileSize, 0x8006));
+      Qcow2Header.readFully(ch, head, 0, head.capacity());
+      ByteBuffer tail = ByteBuffer.allocate((int) Math.min(fileSize, 512));
+      Qcow2Header.readFully(ch, tail, fileSize - tail.capacity(), tail.capacity());
+      if (startsWith(head, 0, "QFI\u00fb")) {
+        return head.capacity() >= 8 && head.getInt(4) == 1 ? "qcow" : "qcow2";
+      }
+      String other = otherFormat(head, tail, fileSize);
+      if (other != null) {
+        return other.startsWith("compressed with ")
+            ? other.substring("compressed with ".length())
+            : other.substring(other.lastIndexOf('(') + 1, other.length() - 1);
+      }
+      if (head.capacity() >= 0x8006 && startsWith(head, 0x8001, "CD001")) {
+        return "iso";
+      }
+      return "raw";
+    } catch (NoSuchFileException e) {
+      throw DiskferryException.badInput(path + ": no such file");
+    } catch (AccessDeniedException e) {
+      throw DiskferryException.badInput(path + ": permission denied");
+    } catch (IOException e) {
+      throw new DiskferryException(
+          DiskferryException.Kind.BAD_INPUT, path + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  private static void checkRegularFile(Path path) {
+    if (Files.isDirectory(path)) {
+      throw DiskferryException.badInput(path + " is a directory, not a disk image");
+    }
+    if (!Files.exists(path)) {
+      throw DiskferryException.badInput(path + ": no such file");
+    }
+    if (!Files.isRegularFile(path)) {
+      throw DiskferryException.badInput(
+          path + " is not a regular file; diskferry reads disk images from regular files");
     }
   }
 

@@ -80,6 +80,27 @@ public final class RawReader implements ImageReader {
     return out.build();
   }
 
+  /**
+   * The file system's data and holes as extents (holes zero), without reading any data; null
+   * when the platform cannot tell (then only reading finds the zeros). Data extents may hold
+   * zeros too.
+   */
+  public List<Extent> allocation() {
+    List<long[]> data = SparseFiles.dataRanges(path, size);
+    if (data == null) {
+      return null;
+    }
+    ExtentList out = new ExtentList();
+    long pos = 0;
+    for (long[] r : data) {
+      out.add(pos, r[0] - pos, true);
+      out.add(r[0], r[1] - r[0], false);
+      pos = r[1];
+    }
+    out.add(pos, size - pos, true);
+    return out.build();
+  }
+
   /** Adds extents for {@code [from, to)}, zero for every all-zero scan block. */
   private void scan(long from, long to, ExtentList out) throws IOException {
     ByteBuffer buf = ByteBuffer.allocateDirect(SCAN_BLOCK);

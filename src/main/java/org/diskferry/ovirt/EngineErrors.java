@@ -119,8 +119,27 @@ final class EngineErrors {
         e);
   }
 
+  /**
+   * True when a TLS failure is about trust: the server's certificate chain did not validate
+   * against the trusted CAs, or its name did not match. A handshake that broke off because the
+   * connection dropped (a restarting server: "Remote host terminated the handshake",
+   * "cipherSuite == SSL_NULL_WITH_NULL_NULL", an EOF) is not: that is a transient failure to retry.
+   */
   static boolean isTlsTrust(Throwable e) {
-    return e instanceof SSLHandshakeException || e instanceof SSLPeerUnverifiedException;
+    if (!(e instanceof SSLHandshakeException || e instanceof SSLPeerUnverifiedException)) {
+      return false;
+    }
+    for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof java.security.cert.CertificateException
+          || c instanceof java.security.cert.CertPathValidatorException
+          || c instanceof java.security.cert.CertPathBuilderException) {
+        return true;
+      }
+    }
+    // OkHttp's own checks: host name verification and certificate pinning.
+    String m = e.getMessage() == null ? "" : e.getMessage();
+    return e instanceof SSLPeerUnverifiedException
+        && (m.startsWith("Hostname ") || m.startsWith("Certificate pinning"));
   }
 
   /** AUTH: a server certificate we do not trust; says where to get the engine CA. */

@@ -11,7 +11,9 @@ import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Backend;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.Journal;
+import org.diskferry.transfer.TargetGoneException;
 import org.diskferry.transfer.TransferListener;
+import org.diskferry.transfer.ImageSizing;
 import org.diskferry.transfer.TransferRequest;
 import org.diskferry.transfer.TransferSession;
 
@@ -49,7 +51,12 @@ public final class OvirtBackend implements Backend {
 
   @Override
   public TransferSession openUpload(
-      TransferRequest req, long imageSize, TransferListener l, Consumer<TransferSession> created) {
+      TransferRequest req,
+      ImageSizing sizing,
+      TransferListener l,
+      Consumer<String> diskCreated,
+      Consumer<TransferSession> created) {
+    long imageSize = sizing.virtualSize();
     Disk disk;
     if (req.disk() != null) {
       disk = engine.disk(req.disk());
@@ -84,11 +91,12 @@ public final class OvirtBackend implements Backend {
                   format,
                   sparse,
                   imageSize,
-                  null,
-                  "data",
+                  "cow".equals(format) && sparse ? sizing.initialSize() : null,
+                  sizing.contentType(),
                   null));
       l.info("created disk " + disk.id());
       try {
+        diskCreated.accept(disk.id());
         l.phase("waiting for disk");
         disk = engine.waitForDiskOk(disk.id(), DISK_READY_TIMEOUT);
         return open(req, disk, Direction.UPLOAD, hostId, true, sparse, l, created);
@@ -217,7 +225,9 @@ public final class OvirtBackend implements Backend {
   @Override
   public TransferSession reopen(
       Journal j, TransferRequest req, TransferListener l, Consumer<TransferSession> created) {
-    Optional<ImageTransfer> found = engine.findTransfer(j.transferId());
+    // A pending journal: the upload created its disk but was stopped before any transfer.
+    Optional<ImageTransfer> found =
+        j.pending() ? Optional.empty() : engine.findTransfer(j.transferId());
     if (found.isPresent()) {
       ImageTransfer t = found.get();
       TransferPhase p = t.phase();
@@ -258,9 +268,9 @@ public final class OvirtBackend implements Backend {
             .findDisk(j.diskId())
             .orElseThrow(
                 () ->
-                    DiskferryException.notFound(
+                    new TargetGoneException(
                         "disk " + j.diskId() + " no longer exists (the engine removes the disk of"
-                            + " a cancelled upload); transfer " + j.transferId()
+                            + " a cancelled or failed upload); transfer " + j.transferId()
                             + " cannot be resumed: start it again"));
     disk =
         Poll.until(

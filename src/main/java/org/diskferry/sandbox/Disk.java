@@ -29,6 +29,8 @@ final class Disk {
   String format; // raw | cow
   boolean sparse;
   String contentType;
+  /** The initial_size the disk was created with (input-only in the API: kept here), or null. */
+  Long initialSize;
   String backup; // none | incremental
   String status; // ok | locked | illegal
   /** When a new disk's creation finishes (System.nanoTime), or 0. */
@@ -117,6 +119,9 @@ final class Disk {
     m.put("format", format);
     m.put("sparse", sparse);
     m.put("content_type", contentType);
+    if (initialSize != null) {
+      m.put("initial_size", initialSize);
+    }
     m.put("backup", backup);
     m.put("status", "illegal".equals(status) ? "illegal" : "ok");
     ArrayNode ex = m.putArray("extents");
@@ -140,6 +145,7 @@ final class Disk {
     d.format = m.path("format").asText("raw");
     d.sparse = m.path("sparse").asBoolean(true);
     d.contentType = m.path("content_type").asText("data");
+    d.initialSize = m.hasNonNull("initial_size") ? m.get("initial_size").asLong() : null;
     d.backup = m.path("backup").asText("none");
     d.status = m.path("status").asText("ok");
     for (JsonNode s : m.path("extents")) {

@@ -984,6 +984,7 @@ final class EngineApi {
       d.format = format;
       d.sparse = sparse;
       d.contentType = contentType;
+      d.initialSize = initial;
       d.backup = backup;
       d.status = "locked";
       d.readyAtNanos = now + Math.max(1, sb.config.diskReadyDelay().toNanos());

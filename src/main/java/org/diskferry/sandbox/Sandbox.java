@@ -244,6 +244,17 @@ public final class Sandbox implements AutoCloseable {
     }
   }
 
+  /**
+   * Expires every SSO token issued so far, as the engine does when SSO sessions time out: API
+   * requests with them get 401 until the client logs in again. Tickets (data plane) are not
+   * affected. Returns how many tokens were expired.
+   */
+  public int expireTokens() {
+    int n = tokens.size();
+    tokens.clear();
+    return n;
+  }
+
   /** Installs (or with null removes) a fault hook consulted on every request. */
   public void setFaultHook(FaultHook hook) {
     this.faultHook = hook;

@@ -8,14 +8,19 @@ public interface Backend extends AutoCloseable {
   /**
    * Creates (or checks) the target disk and opens an upload session on it.
    *
-   * @param imageSize the guest-visible size of the image to upload
+   * @param sizing what a new disk needs to be for the image: its guest-visible size, and the
+   *     initial size and content type where the platform can use them
+   * @param diskCreated called with the id of a disk the backend created for this upload, before
+   *     it waits for the disk: a journal then records the disk even if the process dies before a
+   *     transfer exists; if it throws, the disk is removed again
    * @param created called as soon as the platform has created the transfer, before it is ready,
    *     so that a journal exists even if the process dies while waiting for it
    */
   TransferSession openUpload(
       TransferRequest request,
-      long imageSize,
+      ImageSizing sizing,
       TransferListener listener,
+      Consumer<String> diskCreated,
       Consumer<TransferSession> created);
 
   /** Finds the disk and opens a download session on it; {@code created} as for uploads. */

@@ -22,6 +22,7 @@ import java.util.List;
  * @param readsAsZeros true when the target disk started out reading as zeros
  * @param done byte ranges finished and flushed, as sorted, merged [start, end) pairs
  * @param updated when this journal was last written (ms since the epoch)
+ * @param format download: the local file's format, {@code raw} or {@code qcow2}; null means raw
  */
 public record Journal(
     @JsonProperty("version") int version,
@@ -36,12 +37,51 @@ public record Journal(
     @JsonProperty("created_disk") boolean createdDisk,
     @JsonProperty("reads_as_zeros") boolean readsAsZeros,
     @JsonProperty("done") List<long[]> done,
-    @JsonProperty("updated") long updated) {
+    @JsonProperty("updated") long updated,
+    @JsonProperty("format") String format) {
 
   public static final int VERSION = 1;
 
+  /** Prefix of the id of a journal whose upload created its disk but no transfer yet. */
+  public static final String PENDING_PREFIX = "disk-";
+
+  /** The id under which an upload is journaled between creating its disk and its transfer. */
+  public static String pendingId(String diskId) {
+    return PENDING_PREFIX + diskId;
+  }
+
+  /**
+   * True for a journal of an upload that created its disk but was stopped before the platform
+   * had a transfer for it (its id is {@link #pendingId}).
+   */
+  public boolean pending() {
+    return transferId.startsWith(PENDING_PREFIX);
+  }
+
   public Journal {
     done = done == null ? List.of() : List.copyOf(done);
+  }
+
+  /** A journal of a raw download or of an upload. */
+  public Journal(
+      int version, String transferId, String diskId, Direction direction, String endpoint,
+      String localPath, long localSize, long localModified, long size, boolean createdDisk,
+      boolean readsAsZeros, List<long[]> done, long updated) {
+    this(
+        version, transferId, diskId, direction, endpoint, localPath, localSize, localModified,
+        size, createdDisk, readsAsZeros, done, updated, null);
+  }
+
+  /** A copy recording the format of a download's local file. */
+  public Journal withFormat(String localFormat) {
+    return new Journal(
+        version, transferId, diskId, direction, endpoint, localPath, localSize, localModified,
+        size, createdDisk, readsAsZeros, done, updated, localFormat);
+  }
+
+  /** True when a download writes a qcow2 file. */
+  public boolean qcow2() {
+    return "qcow2".equals(format);
   }
 
   /** Bytes done so far. */
@@ -78,21 +118,21 @@ public record Journal(
     }
     return new Journal(
         version, transferId, diskId, direction, endpoint, localPath, localSize, localModified,
-        size, createdDisk, readsAsZeros, out, now);
+        size, createdDisk, readsAsZeros, out, now, format);
   }
 
   /** A copy pointing at another transfer (a new one opened on the same disk by a resume). */
   public Journal withTransferId(String id, long now) {
     return new Journal(
         version, id, diskId, direction, endpoint, localPath, localSize, localModified, size,
-        createdDisk, readsAsZeros, done, now);
+        createdDisk, readsAsZeros, done, now, format);
   }
 
   /** A copy with nothing done, for a transfer that must start over. */
   public Journal restarted(long now) {
     return new Journal(
         version, transferId, diskId, direction, endpoint, localPath, localSize, localModified,
-        size, createdDisk, readsAsZeros, List.of(), now);
+        size, createdDisk, readsAsZeros, List.of(), now, format);
   }
 
   /** The parts of {@code range} not yet done, in order. */

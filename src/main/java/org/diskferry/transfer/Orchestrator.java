@@ -30,6 +30,7 @@ import org.diskferry.image.ImageInspector;
 import org.diskferry.image.ImageReader;
 import org.diskferry.image.ImageReaders;
 import org.diskferry.image.PaddedReader;
+import org.diskferry.image.RawReader;
 
 /**
  * Runs one upload or download: asks the backend for a session, splits the image into ranges, moves
@@ -120,20 +121,34 @@ public final class Orchestrator {
       checkInterrupted(null);
       Journal[] opened = new Journal[1];
       TransferSession session;
+      ImageSizing sizing = ImageSizing.of(info, reader, req);
       try {
         session =
             backend.openUpload(
                 req,
-                size,
+                sizing,
                 listener,
-                s ->
+                // Until a transfer exists, the new disk is journaled under a pending id, so that
+                // status, resume and cancel know of it even if this process dies meanwhile.
+                diskId ->
                     opened[0] =
                         early(
                             new Journal(
-                                Journal.VERSION, s.transferId(), s.diskId(), Direction.UPLOAD,
-                                backend.endpoint(), src.toAbsolutePath().toString(), fileSize,
-                                modified, s.size(), s.createdDisk(), s.targetReadsAsZeros(),
-                                List.of(), System.currentTimeMillis())));
+                                Journal.VERSION, Journal.pendingId(diskId), diskId,
+                                Direction.UPLOAD, backend.endpoint(),
+                                src.toAbsolutePath().toString(), fileSize, modified, size, true,
+                                false, List.of(), System.currentTimeMillis())),
+                s -> {
+                  Journal pending = opened[0];
+                  opened[0] =
+                      early(
+                          new Journal(
+                              Journal.VERSION, s.transferId(), s.diskId(), Direction.UPLOAD,
+                              backend.endpoint(), src.toAbsolutePath().toString(), fileSize,
+                              modified, s.size(), s.createdDisk(), s.targetReadsAsZeros(),
+                              List.of(), System.currentTimeMillis()));
+                  forget(pending);
+                });
       } catch (RuntimeException e) {
         forget(opened[0]);
         throw e;
@@ -155,13 +170,15 @@ public final class Orchestrator {
       throws IOException {
     List<Range> ranges;
     if (info.format() == ImageFormat.QCOW2) {
-      List<DataChannel.Extent> extents = new ArrayList<>();
-      for (Extent e : reader.extents()) {
-        extents.add(new DataChannel.Extent(e.start(), e.length(), e.zero()));
-      }
-      ranges = Range.split(extents, rangeSize);
+      ranges = Range.split(toChannelExtents(reader.extents()), rangeSize);
     } else {
-      ranges = Range.split(info.virtualSize(), rangeSize);
+      // The file system's holes are never read; data is read and its zero blocks found then.
+      List<Extent> holes = reader instanceof RawReader raw ? raw.allocation() : null;
+      if (holes != null) {
+        ranges = Range.split(toChannelExtents(holes), rangeSize);
+      } else {
+        ranges = Range.split(info.virtualSize(), rangeSize);
+      }
     }
     if (j == null) {
       return ranges;
@@ -171,6 +188,14 @@ public final class Orchestrator {
       todo.addAll(j.remaining(r));
     }
     return todo;
+  }
+
+  private static List<DataChannel.Extent> toChannelExtents(List<Extent> extents) {
+    List<DataChannel.Extent> out = new ArrayList<>(extents.size());
+    for (Extent e : extents) {
+      out.add(new DataChannel.Extent(e.start(), e.length(), e.zero()));
+    }
+    return out;
   }
 
   private TransferResult download(TransferRequest req) {
@@ -192,28 +217,13 @@ public final class Orchestrator {
                           new Journal(
                               Journal.VERSION, s.transferId(), s.diskId(), Direction.DOWNLOAD,
                               backend.endpoint(), target.toString(), 0, 0, s.size(), false,
-                              false, List.of(), System.currentTimeMillis())));
+                              false, List.of(), System.currentTimeMillis())
+                              .withFormat(req.format())));
     } catch (RuntimeException e) {
       forget(opened[0]);
       throw e;
     }
-    FileChannel out;
-    try {
-      out =
-          FileChannel.open(
-              part,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE,
-              StandardOpenOption.TRUNCATE_EXISTING);
-      // A sparse file of the disk's size: zero extents are never written, so they stay holes.
-      if (session.size() > 0) {
-        out.write(ByteBuffer.allocate(1), session.size() - 1);
-      }
-    } catch (IOException e) {
-      abort(session, e);
-      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
-    }
-    return downloadInto(session, opened[0], out, target, part, req, started, false);
+    return downloadInto(session, opened[0], target, part, req, started, false);
   }
 
   /**
@@ -265,16 +275,34 @@ public final class Orchestrator {
     listener.phase("resuming transfer");
     Journal old = j;
     Journal[] moved = {j};
-    TransferSession session =
-        backend.reopen(
-            j,
-            req,
-            listener,
-            s -> {
-              // A new transfer on the same disk: move the journal to it at once.
-              moved[0] = early(old.withTransferId(s.transferId(), System.currentTimeMillis()));
-              journals.delete(old.transferId());
-            });
+    TransferSession session;
+    try {
+      session =
+          backend.reopen(
+              j,
+              req,
+              listener,
+              s -> {
+                // A new transfer on the same disk: move the journal to it at once.
+                moved[0] = early(old.withTransferId(s.transferId(), System.currentTimeMillis()));
+                journals.delete(old.transferId());
+              });
+    } catch (TargetGoneException e) {
+      // Nothing can ever continue this transfer: drop its journal (and a download's partial
+      // file) so that status stops offering it, and say so.
+      journals.delete(old.transferId());
+      String also = "";
+      if (j.direction() == Direction.DOWNLOAD) {
+        try {
+          if (Files.deleteIfExists(partFile(local))) {
+            also = " and " + partFile(local);
+          }
+        } catch (IOException io) {
+          listener.warn("cannot remove " + partFile(local) + ": " + io.getMessage());
+        }
+      }
+      throw new TargetGoneException(e.getMessage() + " (removed its journal" + also + ")");
+    }
     if (session == null) {
       // The platform finished it before we were stopped: nothing left to do.
       journals.delete(transferId);
@@ -298,53 +326,50 @@ public final class Orchestrator {
         throw DiskferryException.badInput("cannot read " + local + ": " + e.getMessage());
       }
     }
-    Path part = partFile(local);
-    boolean fresh = j.done().isEmpty();
-    FileChannel out;
-    try {
-      out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      if (fresh) {
-        out.truncate(0);
-        if (session.size() > 0) {
-          out.write(ByteBuffer.allocate(1), session.size() - 1);
-        }
-      }
-    } catch (IOException e) {
-      abort(session, e);
-      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
-    }
-    return downloadInto(session, j, out, local, part, req, started, true);
+    return downloadInto(session, j, local, partFile(local), req, started, true);
   }
 
   private TransferResult downloadInto(
       TransferSession session,
       Journal j,
-      FileChannel out,
       Path target,
       Path part,
       TransferRequest req,
       long started,
       boolean resumed) {
-    try (out) {
-      List<DataChannel.Extent> extents;
-      try {
-        extents =
-            session
-                .data()
-                .extents()
-                .orElse(List.of(new DataChannel.Extent(0, session.size(), false)));
-      } catch (IOException e) {
-        extents = List.of(new DataChannel.Extent(0, session.size(), false));
-      }
+    List<DataChannel.Extent> extents;
+    try {
+      extents =
+          session
+              .data()
+              .extents()
+              .orElse(List.of(new DataChannel.Extent(0, session.size(), false)));
+    } catch (IOException e) {
+      extents = List.of(new DataChannel.Extent(0, session.size(), false));
+    }
+    extents = clip(extents, session.size());
+    DownloadFile file;
+    try {
+      file = DownloadFile.open(j.format(), part, session.size(), extents, j.done().isEmpty());
+    } catch (IOException | RuntimeException e) {
+      abort(session, e);
+      throw DiskferryException.failed("cannot write " + part + ": " + describe(e));
+    }
+    if (file.restarted()) {
+      listener.warn(part + " does not match the disk's layout; downloading again");
+      j = j.restarted(System.currentTimeMillis());
+    }
+    FileChannel out = file.channel;
+    try (file) {
       List<Range> todo = new ArrayList<>();
-      for (Range r : Range.split(clip(extents, session.size()), req.rangeSize())) {
+      for (Range r : Range.split(extents, req.rangeSize())) {
         todo.addAll(resumed ? j.remaining(r) : List.of(r));
       }
       return drive(
           session,
           j,
           todo,
-          new DownloadWork(out, session),
+          new DownloadWork(file, session),
           req,
           started,
           out,
@@ -618,11 +643,14 @@ public final class Orchestrator {
     }
   }
 
-  /** True when the partial file of a download is there with the disk's size. */
+  /**
+   * True when the partial file of a download is there with the disk's size (raw), or at all
+   * (qcow2: its layout is checked once the disk's extents are known).
+   */
   private static boolean partUsable(Journal j, Path target) {
     Path part = partFile(target);
     try {
-      return Files.isRegularFile(part) && Files.size(part) == j.size();
+      return Files.isRegularFile(part) && (j.qcow2() || Files.size(part) == j.size());
     } catch (IOException e) {
       return false;
     }
@@ -868,18 +896,38 @@ public final class Orchestrator {
         buffer.clear().limit(n);
         readFully(in, buffer, pos);
         buffer.flip();
-        if (ZeroBlocks.isZero(buffer)) {
+        // Zeros at either end of the buffer, in 64 KiB blocks, are not sent either: data at odd
+        // places in a sparse image then costs the disk about its own size, not whole buffers.
+        int first = 0;
+        while (first < n && blockIsZero(buffer, first, n)) {
+          first += TRIM_BLOCK;
+        }
+        if (first >= n) {
           if (zeroStart < 0) {
             zeroStart = pos;
           }
         } else {
+          int last = ((n - 1) / TRIM_BLOCK) * TRIM_BLOCK;
+          while (last > first && blockIsZero(buffer, last, n)) {
+            last -= TRIM_BLOCK;
+          }
+          int end = Math.min(n, last + TRIM_BLOCK);
+          if (first > 0 && zeroStart < 0) {
+            zeroStart = pos;
+          }
           if (zeroStart >= 0) {
-            zero(data, zeroStart, pos - zeroStart);
+            zero(data, zeroStart, pos + first - zeroStart);
             zeroStart = -1;
           }
-          long at = pos;
-          withRetries("PUT bytes " + at + "-" + (at + n - 1), () -> data.write(at, buffer));
-          sent += n;
+          long at = pos + first;
+          ByteBuffer part = buffer.duplicate().limit(end).position(first);
+          withRetries(
+              "PUT bytes " + at + "-" + (pos + end - 1),
+              () -> data.write(at, part.duplicate()));
+          sent += end - first;
+          if (end < n) {
+            zeroStart = pos + end;
+          }
         }
         pos += n;
         moved.accept(n);
@@ -890,6 +938,13 @@ public final class Orchestrator {
       return sent;
     }
 
+    private static final int TRIM_BLOCK = 64 << 10;
+
+    private static boolean blockIsZero(ByteBuffer buffer, int from, int limit) {
+      return ZeroBlocks.isZero(
+          buffer.duplicate().limit(Math.min(limit, from + TRIM_BLOCK)).position(from));
+    }
+
     private void zero(DataChannel data, long start, long length) {
       if (!session.targetReadsAsZeros()) {
         withRetries(
@@ -898,12 +953,12 @@ public final class Orchestrator {
     }
   }
 
-  /** Fetches data ranges into the sparse target file; zero ranges stay holes. */
+  /** Fetches data ranges into the target file; zero ranges are never requested nor written. */
   private final class DownloadWork implements RangeWork {
-    private final FileChannel out;
+    private final DownloadFile out;
     private final TransferSession session;
 
-    DownloadWork(FileChannel out, TransferSession session) {
+    DownloadWork(DownloadFile out, TransferSession session) {
       this.out = out;
       this.session = session;
     }
@@ -913,7 +968,12 @@ public final class Orchestrator {
       if (!range.zero()) {
         withRetries(
             "GET bytes " + range.start() + "-" + (range.end() - 1),
-            () -> session.data().read(range.start(), range.length(), out, range.start(), buffer));
+            () ->
+                session
+                    .data()
+                    .read(
+                        range.start(), range.length(), out.channel,
+                        out.offset(range.start(), range.length()), buffer));
       }
       moved.accept(range.length());
       return range.zero() ? 0 : range.length();

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.diskferry.cli.SandboxFixture.Result;
 import org.diskferry.http.Json;
 import org.diskferry.sandbox.FaultHook;
@@ -162,6 +163,42 @@ class EngineVariantsTest {
       assertThat(expired).isTrue();
       assertThat(Json.mapper().readTree(up.out()).get("phase").asText())
           .isEqualTo("finished_success");
+    }
+  }
+
+  @Test
+  void ssoSessionsExpiringMidTransferAreRenewedWithoutLosingData() throws IOException {
+    try (SandboxFixture fx = fixture(fast())) {
+      // After the 4th range of each direction every token the engine issued expires: the
+      // heartbeat, the transfer polls and finalize meet 401s and log in again.
+      AtomicInteger puts = new AtomicInteger();
+      AtomicInteger gets = new AtomicInteger();
+      AtomicInteger expired = new AtomicInteger();
+      fx.sandbox.setFaultHook(
+          r -> {
+            if (r.dataPlane()
+                && ((r.method().equals("PUT") && puts.incrementAndGet() == 4)
+                    || (r.method().equals("GET") && gets.incrementAndGet() == 4))) {
+              expired.addAndGet(fx.sandbox.expireTokens());
+            }
+            return null;
+          });
+      Path src = SandboxFixture.image(dir.resolve("sso.img"), 8 << 20, 7, false);
+      Result up =
+          fx.run("-o", "json", "upload", src.toString(), "--name", "sso", "--workers", "2",
+              "--range-size", "1M");
+      assertThat(up.exit()).as(up.toString()).isZero();
+      assertThat(expired.get()).isPositive();
+      String disk = Json.mapper().readTree(up.out()).get("disk_id").asText();
+      int afterUpload = expired.get();
+      Path back = dir.resolve("sso-back.img");
+      Result down =
+          fx.run("-o", "json", "download", disk, back.toString(), "--workers", "2",
+              "--range-size", "1M");
+      assertThat(down.exit()).as(down.toString()).isZero();
+      assertThat(expired.get()).isGreaterThan(afterUpload);
+      assertThat(Files.mismatch(src, back)).isEqualTo(-1L);
+      assertThat(fx.sandbox.diskStatus(disk)).contains("ok");
     }
   }
 

@@ -109,6 +109,104 @@ class ResumeTest {
   }
 
   @Test
+  void anUploadCancelledOnTheServerCannotBeResumedAndLeavesNothingBehind() throws Exception {
+    Path src = SandboxFixture.image(dir.resolve("k9-cancelled.img"), 64 << 20, 4, true);
+    Path err = dir.resolve("k9-cancelled.err");
+    slowDataPlane(Duration.ofMillis(20));
+    Process p =
+        CliProcess.start(fx.env(), err, "upload", src.toString(), "--name", "k9-cancelled",
+            "--workers", "2", "--buffer-size", "64K", "--range-size", "1M");
+    Journal j;
+    try {
+      j = awaitProgress();
+    } finally {
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+    fx.sandbox.setFaultHook(null);
+    try (EngineClient engine = engine()) {
+      engine.cancelTransfer(j.transferId());
+    }
+    // The engine removes the disk of a cancelled upload: nothing can continue it.
+    Poll.until(
+        Duration.ofSeconds(30),
+        "the cancelled upload's disk to be removed",
+        () -> fx.sandbox.diskStatus(j.diskId()).isEmpty() ? Optional.of(true) : Optional.empty());
+    Result r = resume(j.transferId());
+    assertThat(r.exit()).as(r.toString()).isEqualTo(4);
+    // One error line (after the JSON progress events).
+    assertThat(r.err().lines().filter(l -> !l.startsWith("{"))).hasSize(1);
+    assertThat(r.err().lines().filter(l -> !l.startsWith("{")).findFirst().orElseThrow())
+        .startsWith("diskferry: error: disk " + j.diskId() + " no longer exists")
+        .contains("start it again")
+        .contains("removed its journal");
+    assertThat(journals().list()).isEmpty();
+    Result status = fx.run("-o", "json", "status");
+    assertThat(status.exit()).as(status.toString()).isZero();
+    // The engine still lists the ended transfer for a while; nothing offers to resume it.
+    for (JsonNode row : Json.mapper().readTree(status.out())) {
+      if (row.get("id").asText().equals(j.transferId())) {
+        assertThat(row.get("phase").asText()).isEqualTo("finished_failure");
+        assertThat(row.get("journal").asBoolean()).isFalse();
+        assertThat(row.get("resumable").asBoolean()).isFalse();
+      }
+    }
+  }
+
+  /** Starts an upload whose new disk never turns ok, and kills it once its disk is journaled. */
+  static Journal killWhileWaitingForTheDisk(Path src, String name) throws Exception {
+    // Every poll of a disk waits 30 s: the upload sits in "waiting for disk".
+    fx.sandbox.setFaultHook(
+        r ->
+            r.method().equals("GET") && r.path().matches("/ovirt-engine/api/disks/[0-9a-f-]+")
+                ? FaultHook.Action.stall(Duration.ofSeconds(30))
+                : null);
+    Path err = dir.resolve(name + ".err");
+    Process p = CliProcess.start(fx.env(), err, "upload", src.toString(), "--name", name);
+    try {
+      return Poll.until(
+          Duration.ofSeconds(60),
+          "a journal of the new disk",
+          () -> journals().list().stream().filter(Journal::pending).findFirst());
+    } catch (RuntimeException e) {
+      throw new AssertionError(Files.readString(err, StandardCharsets.UTF_8), e);
+    } finally {
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      fx.sandbox.setFaultHook(null);
+    }
+  }
+
+  @Test
+  void killDashNineBetweenCreatingTheDiskAndTheTransferThenResume() throws Exception {
+    Path src = SandboxFixture.image(dir.resolve("k9-disk.img"), 8 << 20, 5, true);
+    Journal j = killWhileWaitingForTheDisk(src, "k9-disk");
+    assertThat(j.transferId()).isEqualTo("disk-" + j.diskId());
+    assertThat(j.createdDisk()).isTrue();
+    Result status = fx.run("-o", "json", "status", j.transferId());
+    assertThat(status.exit()).as(status.toString()).isZero();
+    JsonNode row = Json.mapper().readTree(status.out());
+    assertThat(row.get("phase").asText()).isEqualTo("no_transfer");
+    assertThat(row.get("resumable").asBoolean()).isTrue();
+    Result r = resume(j.transferId());
+    assertThat(r.exit()).as(r.toString()).isZero();
+    JsonNode res = Json.mapper().readTree(r.out());
+    assertThat(res.get("disk_id").asText()).isEqualTo(j.diskId());
+    assertThat(journals().list()).isEmpty();
+    assertSameBytes(j.diskId(), src);
+  }
+
+  @Test
+  void cancelRemovesTheDiskOfAnUploadKilledBeforeItHadATransfer() throws Exception {
+    Path src = SandboxFixture.image(dir.resolve("k9-disk2.img"), 4 << 20, 6, true);
+    Journal j = killWhileWaitingForTheDisk(src, "k9-disk2");
+    Result c = fx.run("-o", "json", "cancel", j.transferId());
+    assertThat(c.exit()).as(c.toString()).isZero();
+    JsonNode res = Json.mapper().readTree(c.out());
+    assertThat(res.get("disk_removed").asBoolean()).isTrue();
+    assertThat(fx.sandbox.diskStatus(j.diskId())).isEmpty();
+    assertThat(journals().list()).isEmpty();
+  }
+
+  @Test
   void killDashNineDuringADownloadThenResumeAfterTheServerEndedIt() throws Exception {
     Path src = SandboxFixture.image(dir.resolve("k9-down.img"), 64 << 20, 2, true);
     Result up = fx.run("-o", "json", "upload", src.toString(), "--name", "k9-down");

@@ -120,11 +120,12 @@ public final class ManPages {
       section(p, "COMMANDS");
       for (CommandSpec s : subs) {
         p.append(".TP\n.B ").append(s.name()).append('\n');
-        p.append(text(CommandModel.summary(s))).append('.');
-        if (!CommandModel.isHelpCommand(s)) {
-          p.append(" See\n.BR \\%").append(pageName(s).replace("-", "\\-")).append(" (1).");
+        if (CommandModel.isHelpCommand(s)) {
+          p.append(text(CommandModel.summary(s) + ".")).append('\n');
+        } else {
+          p.append(text(CommandModel.summary(s) + ". See")).append('\n');
+          p.append(".BR \\%").append(pageName(s).replace("-", "\\-")).append(" (1).\n");
         }
-        p.append('\n');
       }
     }
     options(p, c);

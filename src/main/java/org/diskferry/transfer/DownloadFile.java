@@ -1,0 +1,141 @@
+package org.diskferry.transfer;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.diskferry.image.Extent;
+import org.diskferry.image.Qcow2Writer;
+
+/**
+ * The partial file a download writes: raw (a sparse file of the disk's size whose zero extents
+ * stay holes) or qcow2 (a compact image laid out up front from the disk's extents, see {@link
+ * Qcow2Writer}). Workers write each data range at {@link #offset} of {@link #channel}.
+ */
+abstract class DownloadFile implements AutoCloseable {
+  final FileChannel channel;
+
+  private DownloadFile(FileChannel channel) {
+    this.channel = channel;
+  }
+
+  /**
+   * Opens {@code part} for a disk of {@code size} bytes with these extents. A {@code fresh} file
+   * starts empty; otherwise an existing partial file is continued, unless it cannot be (see
+   * {@link #restarted}).
+   */
+  static DownloadFile open(
+      String format, Path part, long size, List<DataChannel.Extent> extents, boolean fresh)
+      throws IOException {
+    return "qcow2".equals(format)
+        ? Qcow2.open(part, size, extents, fresh)
+        : Raw.open(part, size, fresh);
+  }
+
+  /** Where the {@code length} disk bytes at {@code diskOffset} go in the file. */
+  abstract long offset(long diskOffset, long length);
+
+  /**
+   * True when a partial file was there to continue but did not match this download (its layout
+   * differs), so it was started over: every range must move again.
+   */
+  boolean restarted() {
+    return false;
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+
+  /** A sparse raw file: disk offset = file offset. */
+  private static final class Raw extends DownloadFile {
+    private Raw(FileChannel ch) {
+      super(ch);
+    }
+
+    static Raw open(Path part, long size, boolean fresh) throws IOException {
+      FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try {
+        if (fresh) {
+          ch.truncate(0);
+          // A sparse file of the disk's size: zero extents are never written, so they stay holes.
+          if (size > 0) {
+            ch.write(ByteBuffer.allocate(1), size - 1);
+          }
+        }
+        return new Raw(ch);
+      } catch (IOException | RuntimeException e) {
+        ch.close();
+        throw e;
+      }
+    }
+
+    @Override
+    long offset(long diskOffset, long length) {
+      return diskOffset;
+    }
+  }
+
+  /** A qcow2 v3 image with only the data clusters allocated. */
+  private static final class Qcow2 extends DownloadFile {
+    private final Qcow2Writer layout;
+    private final boolean restarted;
+
+    private Qcow2(FileChannel ch, Qcow2Writer layout, boolean restarted) {
+      super(ch);
+      this.layout = layout;
+      this.restarted = restarted;
+    }
+
+    static Qcow2 open(Path part, long size, List<DataChannel.Extent> extents, boolean fresh)
+        throws IOException {
+      List<Extent> data = new ArrayList<>(extents.size());
+      for (DataChannel.Extent e : extents) {
+        if (e.length() > 0) {
+          data.add(new Extent(e.start(), e.length(), e.zero()));
+        }
+      }
+      if (size % 512 != 0) {
+        // qemu counts a qcow2's size in 512-byte sectors and would cut off the end
+        throw new IOException(
+            "the disk's size (" + size + " bytes) is not a multiple of 512, which qcow2 cannot"
+                + " hold exactly; download it as raw");
+      }
+      Qcow2Writer layout = Qcow2Writer.plan(size, data);
+      boolean existed = !fresh && Files.isRegularFile(part);
+      FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
+          StandardOpenOption.WRITE);
+      try {
+        // The same extents give the same layout: a partial file written for them can go on.
+        if (existed && layout.matches(ch)) {
+          return new Qcow2(ch, layout, false);
+        }
+        ch.truncate(0);
+        layout.writeMetadata(ch);
+        try (RandomAccessFile f = new RandomAccessFile(part.toFile(), "rw")) {
+          f.setLength(layout.fileSize()); // sparse: data clusters not written yet read as zeros
+        }
+        return new Qcow2(ch, layout, existed);
+      } catch (IOException | RuntimeException e) {
+        ch.close();
+        throw e;
+      }
+    }
+
+    @Override
+    long offset(long diskOffset, long length) {
+      return layout.hostOffset(diskOffset, length);
+    }
+
+    @Override
+    boolean restarted() {
+      return restarted;
+    }
+  }
+}
