@@ -33,6 +33,8 @@ final class CommandModel {
     DIRECTORY,
     /** A section of the config files. */
     PROFILE,
+    /** A cloud of clouds.yaml. */
+    CLOUD,
     /** The words of {@link #candidates(ArgSpec)}. */
     WORDS,
     /** The sibling subcommands (the help command's parameter). */
@@ -105,6 +107,9 @@ final class CommandModel {
   static ValueKind kind(CommandSpec owner, ArgSpec arg) {
     if (arg instanceof OptionSpec o && o.longestName().equals("--profile")) {
       return ValueKind.PROFILE;
+    }
+    if (arg instanceof OptionSpec o && o.longestName().equals("--cloud")) {
+      return ValueKind.CLOUD;
     }
     if (arg instanceof PositionalParamSpec && isHelpCommand(owner)) {
       return ValueKind.COMMANDS;

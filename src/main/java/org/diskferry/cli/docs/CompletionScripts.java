@@ -46,6 +46,16 @@ public final class CompletionScripts {
       "'/^[[:space:]]*\\[DEFAULT\\][[:space:]]*$/d;"
           + " s/^[[:space:]]*\\[\\(..*\\)\\][[:space:]]*$/\\1/p'";
 
+  /**
+   * The awk program that prints the clouds of a clouds.yaml: the keys one level under the
+   * top-level {@code clouds:}.
+   */
+  private static final String CLOUDS_AWK =
+      "'/^clouds:[[:space:]]*$/ { c = 1; next } /^[^[:space:]#]/ { c = 0 }"
+          + " c && /^[[:space:]]+[^[:space:]#][^:]*:/ { match($0, /^[[:space:]]+/);"
+          + " if (!n) n = RLENGTH; if (RLENGTH == n) { k = $0; sub(/^[[:space:]]+/, \"\", k);"
+          + " sub(/:.*/, \"\", k); gsub(/[\"]/, \"\", k); print k } }'";
+
   private static String header(String shell) {
     return "# "
         + shell
@@ -80,8 +90,23 @@ public final class CompletionScripts {
           sed -n %s "${files[@]}" 2>/dev/null
         }
 
+        # The clouds: envvars (the OS_* variables) and those of the first clouds.yaml found where
+        # openstacksdk looks.
+        _diskferry_cloud_names() {
+          local f
+          echo envvars
+          for f in "${OS_CLIENT_CONFIG_FILE:-}" clouds.yaml clouds.yml \\
+            "${HOME:-}/.config/openstack/clouds.yaml" "${HOME:-}/.config/openstack/clouds.yml" \\
+            /etc/openstack/clouds.yaml /etc/openstack/clouds.yml; do
+            if [[ -n $f && -f $f ]]; then
+              awk %s "$f" 2>/dev/null
+              return 0
+            fi
+          done
+        }
+
         """
-            .formatted(SECTIONS_SED));
+            .formatted(SECTIONS_SED, CLOUDS_AWK));
 
     b.append("# The subcommands of a command.\n_diskferry_subcommands() {\n  case $1 in\n");
     for (CommandSpec c : tree) {
@@ -130,6 +155,7 @@ public final class CompletionScripts {
             FILE) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$2")) ;;
             DIRECTORY) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$2")) ;;
             PROFILE) COMPREPLY=($(compgen -W "$(_diskferry_profile_names "$3")" -- "$2")) ;;
+            CLOUD) COMPREPLY=($(compgen -W "$(_diskferry_cloud_names)" -- "$2")) ;;
             WORDS) IFS=' '; COMPREPLY=($(compgen -W "$3" -- "$2")) ;;
             COMMANDS) IFS=' '; COMPREPLY=($(compgen -W "$(_diskferry_subcommands "$3")" -- "$2")) ;;
             *) COMPREPLY=() ;;
@@ -239,6 +265,7 @@ public final class CompletionScripts {
       case WORDS -> "_diskferry_values WORDS \"$3\" " + words(CommandModel.candidates(arg));
       case COMMANDS -> "_diskferry_values COMMANDS \"$3\" " + id.substring(0, id.lastIndexOf('_'));
       case PROFILE -> "_diskferry_values PROFILE \"$3\" \"$4\"";
+      case CLOUD -> "_diskferry_values CLOUD \"$3\"";
       default -> "_diskferry_values " + kind + " \"$3\"";
     };
   }
@@ -274,8 +301,24 @@ public final class CompletionScripts {
           _wanted profiles expl profile compadd -a profiles
         }
 
+        # The clouds: envvars (the OS_* variables) and those of the first clouds.yaml found where
+        # openstacksdk looks.
+        _diskferry_clouds() {
+          local f
+          local -a clouds
+          clouds=(envvars)
+          for f in ${OS_CLIENT_CONFIG_FILE:-} clouds.yaml clouds.yml \\
+            ${HOME:-}/.config/openstack/clouds.{yaml,yml} /etc/openstack/clouds.{yaml,yml}; do
+            if [[ -f $f ]]; then
+              clouds+=(${(f)"$(awk %s $f 2>/dev/null)"})
+              break
+            fi
+          done
+          _wanted clouds expl cloud compadd -a clouds
+        }
+
         """
-            .formatted(SECTIONS_SED));
+            .formatted(SECTIONS_SED, CLOUDS_AWK));
     for (CommandSpec c : tree) {
       zshFunction(b, c);
     }
@@ -369,6 +412,7 @@ public final class CompletionScripts {
       case FILE -> "_files";
       case DIRECTORY -> "_files -/";
       case PROFILE -> "_diskferry_profiles";
+      case CLOUD -> "_diskferry_clouds";
       case WORDS -> "(" + String.join(" ", CommandModel.candidates(arg)) + ")";
       case COMMANDS ->
           "("

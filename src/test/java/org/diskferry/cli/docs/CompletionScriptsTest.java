@@ -36,6 +36,10 @@ class CompletionScriptsTest {
     Files.writeString(config, "[DEFAULT]\nusername = admin@internal\n[prod]\n[lab-2]\n");
     Files.writeString(home.resolve(".config/ovirt-img.conf"), "[engine1]\nengine_url = x\n");
     Files.writeString(tmp.resolve("other.conf"), "  [elsewhere]  \nkey = v\n");
+    Files.writeString(
+        tmp.resolve("clouds.yaml"),
+        "# clouds\nclouds:\n  devstack:\n    auth:\n      auth_url: https://k\n"
+            + "  \"prod-cloud\":\n    region_name: r1\nother: 1\n");
     Files.createDirectories(tmp.resolve("images"));
     Files.writeString(tmp.resolve("images/fedora.raw"), "x");
     Files.writeString(tmp.resolve("images/fedora.qcow2"), "x");
@@ -127,6 +131,13 @@ class CompletionScriptsTest {
   }
 
   @Test
+  void bashCompletesCloudsFromCloudsYaml() throws Exception {
+    assertThat(bash("diskferry", "--cloud", ""))
+        .containsExactlyInAnyOrder("envvars", "devstack", "prod-cloud");
+    assertThat(bash("diskferry", "list", "--cloud", "d")).containsExactly("devstack");
+  }
+
+  @Test
   void bashCompletesValuesAndFiles() throws Exception {
     assertThat(bash("diskferry", "upload", "-f", "")).containsExactly("raw", "qcow2");
     assertThat(bash("diskferry", "download", "--format", "q")).containsExactly("qcow2");
@@ -172,6 +183,8 @@ class CompletionScriptsTest {
     assertThat(zsh("diskferry -c ")).containsExactlyInAnyOrder("prod", "lab-2", "engine1");
     assertThat(zsh("diskferry config ")).contains("show");
     assertThat(zsh("diskferry upload -f ")).containsExactlyInAnyOrder("raw", "qcow2");
+    assertThat(zsh("diskferry list --cloud ")).contains("envvars", "devstack", "prod-cloud")
+        .doesNotContain("auth", "region_name");
     assertThat(zsh("diskferry upload --stor")).contains("--storage-domain");
     assertThat(zsh("diskferry upload images/fedora.")).contains("fedora.raw", "fedora.qcow2");
   }
@@ -188,6 +201,7 @@ class CompletionScriptsTest {
     ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true);
     pb.environment().putAll(env);
     pb.environment().remove("XDG_CONFIG_HOME");
+    pb.environment().remove("OS_CLIENT_CONFIG_FILE");
     if (dir != null) {
       pb.directory(dir.toFile());
     }
