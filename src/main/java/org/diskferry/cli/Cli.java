@@ -33,7 +33,8 @@ final class Cli {
   }
 
   int execute(String... args) {
-    CommandLine cmd = new CommandLine(new DiskferryCommand(this));
+    CommandLine cmd =
+        DiskferryCommand.commandLine(new DiskferryCommand(this), DiskferryCommand.needed(args));
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
     cmd.setCaseInsensitiveEnumValuesAllowed(true);

@@ -24,6 +24,7 @@ final class DownloadCommand extends TransferCommand {
   @Option(
       names = {"-f", "--format"},
       paramLabel = "FORMAT",
+      completionCandidates = Candidates.ImageFormats.class,
       description =
           "Format of the local file: raw (sparse; the default) or qcow2 (compact, v3).")
   String format;

@@ -42,6 +42,7 @@ final class UploadCommand extends TransferCommand {
   @Option(
       names = {"-f", "--format"},
       paramLabel = "FORMAT",
+      completionCandidates = Candidates.ImageFormats.class,
       description = "Format of the new disk: raw or qcow2 (default: the image's).")
   String format;
 
@@ -54,6 +55,7 @@ final class UploadCommand extends TransferCommand {
   @Option(
       names = "--timeout-policy",
       paramLabel = "POLICY",
+      completionCandidates = Candidates.TimeoutPolicies.class,
       description = "What the engine does with an idle transfer: legacy, pause or cancel.")
   String timeoutPolicy;
 
@@ -66,6 +68,7 @@ final class UploadCommand extends TransferCommand {
   @Option(
       names = "--disk-format",
       paramLabel = "FORMAT",
+      completionCandidates = Candidates.GlanceDiskFormats.class,
       description =
           "Glance: the image's disk_format (default: detected from the file: raw, qcow2, vmdk,"
               + " vdi, vhd, vhdx, iso, ploop).")
@@ -74,6 +77,7 @@ final class UploadCommand extends TransferCommand {
   @Option(
       names = "--visibility",
       paramLabel = "VISIBILITY",
+      completionCandidates = Candidates.Visibilities.class,
       description = "Glance: public, community, shared or private (default: the cloud's).")
   String visibility;
 

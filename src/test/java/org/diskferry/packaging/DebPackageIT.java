@@ -76,8 +76,22 @@ class DebPackageIT {
         .containsEntry(
             "./usr/share/bash-completion/completions/diskferry", "-rw-r--r-- root/root")
         .containsEntry("./usr/share/man/man1/diskferry.1.gz", "-rw-r--r-- root/root")
+        .containsEntry("./usr/share/man/man1/diskferry-upload.1.gz", "-rw-r--r-- root/root")
+        .containsEntry("./usr/share/man/man1/diskferry-config-show.1.gz", "-rw-r--r-- root/root")
+        .containsEntry("./usr/share/zsh/vendor-completions/_diskferry", "-rw-r--r-- root/root")
         .containsEntry("./usr/share/doc/diskferry/README.md", "-rw-r--r-- root/root")
         .containsEntry("./usr/share/doc/diskferry/copyright", "-rw-r--r-- root/root");
+  }
+
+  @Test
+  void everyManPageIsPackaged() throws Exception {
+    String contents = dpkgDeb("-c", deb().toString());
+    try (var pages = Files.list(Path.of("man"))) {
+      pages
+          .map(p -> p.getFileName().toString())
+          .filter(n -> n.endsWith(".1"))
+          .forEach(n -> assertThat(contents).contains("./usr/share/man/man1/" + n + ".gz\n"));
+    }
   }
 
   @Test

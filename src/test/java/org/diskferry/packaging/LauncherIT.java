@@ -14,11 +14,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * bin/diskferry with the packaged jar, on the JDK running the tests: the AppCDS archive is
- * written on the first run, published by the second and used from then on, and nothing but
+ * bin/diskferry with the packaged jar, on the JDK running the tests: the AppCDS archive (on Java
+ * 25+ the AOT cache) is written on the first run, published (assembled) by the second and used
+ * from then on, and nothing but
  * diskferry's own output reaches stdout on any of those runs.
  */
 class LauncherIT {
+
+  /** Java 25+ gets an AOT cache instead of a dynamic CDS archive. */
+  static final boolean AOT = Runtime.version().feature() >= 25;
+
+  /** What the first run leaves: a dump (CDS) or a recorded configuration (AOT), by pid. */
+  static final String PENDING = AOT ? "\\.aot\\.\\d+\\.conf" : "\\.jsa\\.\\d+\\.tmp";
 
   @TempDir Path cache;
 
@@ -68,15 +75,32 @@ class LauncherIT {
 
     Run first = launch(Map.of(), "--version");
     assertThat(first).isEqualTo(new Run(0, version, ""));
-    assertThat(cacheFiles()).singleElement().asString().matches("diskferry-.*\\.jsa\\.\\d+\\.tmp");
+    assertThat(cacheFiles()).singleElement().asString().matches("diskferry-.*" + PENDING);
 
     Run second = launch(Map.of(), "--version");
     assertThat(second).isEqualTo(new Run(0, version, ""));
-    assertThat(cacheFiles()).singleElement().asString().matches("diskferry-\\d+-\\d+-\\d+-java-.*\\.jsa");
+    assertThat(cacheFiles()).singleElement().asString()
+        .matches("diskferry-\\d+-\\d+-\\d+-java-.*-cli" + (AOT ? "\\.aot" : "\\.jsa"));
 
-    // -Xshare:on makes an archive that cannot be mapped a fatal error: this run proves it is used.
-    Run third = launch(Map.of("DISKFERRY_JAVA_OPTS", "-Xshare:on"), "--version");
+    // -Xshare:on (-XX:AOTMode=on for an AOT cache) makes an archive that cannot be mapped a
+    // fatal error: this run proves it is used.
+    Run third =
+        launch(Map.of("DISKFERRY_JAVA_OPTS", AOT ? "-XX:AOTMode=on" : "-Xshare:on"), "--version");
     assertThat(third).isEqualTo(new Run(0, version, ""));
+  }
+
+  @Test
+  void eachKindOfCommandHasItsOwnArchive() throws Exception {
+    assertThat(launch(Map.of(), "--version").code()).isZero();
+    // No engine configured: list fails at once, after its classes were loaded.
+    Run list = launch(Map.of("HOME", cache.toString()), "list");
+    assertThat(list.code()).isEqualTo(2);
+    assertThat(list.err()).startsWith("diskferry: error: no engine");
+
+    assertThat(cacheFiles())
+        .hasSize(2)
+        .anyMatch(f -> f.matches("diskferry-.*-cli" + PENDING))
+        .anyMatch(f -> f.matches("diskferry-.*-engine" + PENDING));
   }
 
   @Test
@@ -86,7 +110,7 @@ class LauncherIT {
 
     assertThat(launch(Map.of(), "--version").code()).isZero();
 
-    assertThat(cacheFiles()).singleElement().asString().endsWith(".tmp");
+    assertThat(cacheFiles()).singleElement().asString().matches(".*-cli" + PENDING);
   }
 
   @Test
