@@ -78,8 +78,24 @@ final class Heartbeat implements AutoCloseable {
     return new Heartbeat(timer);
   }
 
+  /**
+   * Stops the heartbeat. A tick in progress is allowed to finish rather than interrupted: it may
+   * be fsyncing the partial file of a download, and an interrupt there would close that channel.
+   * Only a tick stuck for longer than {@link #CLOSE_WAIT} is interrupted.
+   */
   @Override
   public void close() {
-    timer.shutdownNow();
+    timer.shutdown();
+    try {
+      if (!timer.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        timer.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      timer.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
   }
+
+  /** How long {@link #close()} waits for a tick in progress. */
+  static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
 }

@@ -44,7 +44,10 @@ final class JournalKeeper {
       synchronized (this) {
         pending.addAll(batch);
       }
-      throw new IllegalStateException("cannot make the data durable: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot make the data durable: "
+              + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()),
+          e);
     }
     synchronized (this) {
       long now = System.currentTimeMillis();

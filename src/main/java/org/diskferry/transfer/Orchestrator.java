@@ -360,7 +360,11 @@ public final class Orchestrator {
       j = j.restarted(System.currentTimeMillis());
     }
     FileChannel out = file.channel;
-    try (file) {
+    // The journal's checkpoints fsync the partial file from the heartbeat thread through a channel
+    // of their own: a thread interrupted in FileChannel I/O closes the channel it used, and that
+    // must never be the one the workers write to.
+    try (file;
+        FileChannel checkpoints = FileChannel.open(part, StandardOpenOption.WRITE)) {
       List<Range> todo = new ArrayList<>();
       for (Range r : Range.split(extents, req.rangeSize())) {
         todo.addAll(resumed ? j.remaining(r) : List.of(r));
@@ -372,7 +376,7 @@ public final class Orchestrator {
           new DownloadWork(file, session),
           req,
           started,
-          out,
+          checkpoints,
           () -> {
             try {
               out.force(true);
@@ -382,7 +386,7 @@ public final class Orchestrator {
                 }
               }
             } catch (IOException e) {
-              throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
+              throw DiskferryException.failed("cannot write " + part + ": " + describe(e));
             }
           },
           // Only a finished transfer makes the file take its final name, so a file under that
@@ -396,7 +400,7 @@ public final class Orchestrator {
           },
           () -> deletePart(part));
     } catch (IOException e) {
-      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
+      throw DiskferryException.failed("cannot write " + part + ": " + describe(e));
     }
   }
 
