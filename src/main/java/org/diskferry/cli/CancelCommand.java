@@ -116,16 +116,8 @@ final class CancelCommand extends EngineCommand {
    */
   private int cancelPending(EngineClient engine, JournalStore store, Journal j) {
     boolean removed = false;
-    if (j.createdDisk() && engine.findDisk(j.diskId()).isPresent()) {
-      Poll.until(
-          Duration.ofSeconds(timeoutSeconds),
-          "disk " + j.diskId() + " to be unlocked",
-          () -> {
-            Optional<org.diskferry.ovirt.Disk> d = engine.findDisk(j.diskId());
-            return d.isEmpty() || !"locked".equals(d.get().status())
-                ? Optional.of(true)
-                : Optional.empty();
-          });
+    if (j.createdDisk()
+        && engine.waitUntilUnlocked(j.diskId(), Duration.ofSeconds(timeoutSeconds)).isPresent()) {
       try {
         engine.deleteDisk(j.diskId());
         removed = true;

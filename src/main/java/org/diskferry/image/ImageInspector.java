@@ -41,13 +41,8 @@ public final class ImageInspector {
     checkRegularFile(path);
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       return inspect(path, ch);
-    } catch (NoSuchFileException e) {
-      throw DiskferryException.badInput(path + ": no such file");
-    } catch (AccessDeniedException e) {
-      throw DiskferryException.badInput(path + ": permission denied");
     } catch (IOException e) {
-      throw new DiskferryException(
-          DiskferryException.Kind.BAD_INPUT, path + ": cannot read: " + e.getMessage(), e);
+      throw unreadable(path, e);
     }
   }
 
@@ -81,14 +76,21 @@ public final class ImageInspector {
         return "iso";
       }
       return "raw";
-    } catch (NoSuchFileException e) {
-      throw DiskferryException.badInput(path + ": no such file");
-    } catch (AccessDeniedException e) {
-      throw DiskferryException.badInput(path + ": permission denied");
     } catch (IOException e) {
-      throw new DiskferryException(
-          DiskferryException.Kind.BAD_INPUT, path + ": cannot read: " + e.getMessage(), e);
+      throw unreadable(path, e);
     }
+  }
+
+  /** BAD_INPUT for a file that cannot be opened or read, saying why in one line. */
+  private static DiskferryException unreadable(Path path, IOException e) {
+    if (e instanceof NoSuchFileException) {
+      return DiskferryException.badInput(path + ": no such file");
+    }
+    if (e instanceof AccessDeniedException) {
+      return DiskferryException.badInput(path + ": permission denied");
+    }
+    return new DiskferryException(
+        DiskferryException.Kind.BAD_INPUT, path + ": cannot read: " + e.getMessage(), e);
   }
 
   private static void checkRegularFile(Path path) {

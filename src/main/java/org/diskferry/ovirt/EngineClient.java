@@ -257,6 +257,20 @@ public final class EngineClient implements AutoCloseable {
         });
   }
 
+  /**
+   * Waits until the disk is not locked (an operation on it, such as the end of a transfer, has
+   * finished). Empty when the disk is gone, or goes meanwhile.
+   */
+  public Optional<Disk> waitUntilUnlocked(String id, Duration timeout) {
+    return Poll.until(
+        timeout,
+        "disk " + id + " to be unlocked",
+        () -> {
+          Optional<Disk> d = findDisk(id);
+          return d.isPresent() && d.get().isLocked() ? Optional.empty() : Optional.of(d);
+        });
+  }
+
   /** {@code DELETE /disks/{id}}; NOT_FOUND when missing, CONFLICT when locked. */
   public void deleteDisk(String id) {
     String action = "delete disk " + id;

@@ -265,21 +265,13 @@ public final class OvirtBackend implements Backend {
     }
     Disk disk =
         engine
-            .findDisk(j.diskId())
+            .waitUntilUnlocked(j.diskId(), OvirtSession.CANCEL_TIMEOUT)
             .orElseThrow(
                 () ->
                     new TargetGoneException(
                         "disk " + j.diskId() + " no longer exists (the engine removes the disk of"
                             + " a cancelled or failed upload); transfer " + j.transferId()
                             + " cannot be resumed: start it again"));
-    disk =
-        Poll.until(
-            OvirtSession.CANCEL_TIMEOUT,
-            "disk " + disk.id() + " to be unlocked",
-            () -> {
-              Disk d = engine.disk(j.diskId());
-              return "locked".equals(d.status()) ? Optional.empty() : Optional.of(d);
-            });
     checkUsable(disk);
     String hostId = req.host() == null ? null : engine.host(req.host()).id();
     return open(

@@ -291,16 +291,10 @@ public final class Orchestrator {
       // Nothing can ever continue this transfer: drop its journal (and a download's partial
       // file) so that status stops offering it, and say so.
       journals.delete(old.transferId());
-      String also = "";
-      if (j.direction() == Direction.DOWNLOAD) {
-        try {
-          if (Files.deleteIfExists(partFile(local))) {
-            also = " and " + partFile(local);
-          }
-        } catch (IOException io) {
-          listener.warn("cannot remove " + partFile(local) + ": " + io.getMessage());
-        }
-      }
+      String also =
+          j.direction() == Direction.DOWNLOAD && deletePart(partFile(local))
+              ? " and " + partFile(local)
+              : "";
       throw new TargetGoneException(e.getMessage() + " (removed its journal" + also + ")");
     }
     if (session == null) {
@@ -578,11 +572,13 @@ public final class Orchestrator {
     }
   }
 
-  private void deletePart(Path part) {
+  /** Removes a partial file; true when there was one. A failure is only a warning. */
+  private boolean deletePart(Path part) {
     try {
-      Files.deleteIfExists(part);
+      return Files.deleteIfExists(part);
     } catch (IOException e) {
       listener.warn("cannot remove " + part + ": " + e.getMessage());
+      return false;
     }
   }
 
