@@ -69,6 +69,22 @@ class ResumeTest {
         () -> journals().list().stream().filter(j -> j.bytesDone() > 0).findFirst());
   }
 
+  /**
+   * Runs diskferry with these arguments in a child process, kills it with -9 as soon as its
+   * journal records bytes done, and returns that journal. Its stderr goes to {@code err}, and is
+   * shown when no progress comes.
+   */
+  static Journal killAtProgress(Path err, String... args) throws Exception {
+    Process p = CliProcess.start(fx.env(), err, args);
+    try {
+      return awaitProgress();
+    } catch (RuntimeException e) {
+      throw new AssertionError(Files.readString(err, StandardCharsets.UTF_8), e);
+    } finally {
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
   static void assertSameBytes(String disk, Path expected) throws IOException {
     Path back = dir.resolve("check-" + System.nanoTime() + ".img");
     Result r = fx.run("download", disk, back.toString());
@@ -86,17 +102,10 @@ class ResumeTest {
     Path src = SandboxFixture.image(dir.resolve("k9-up.img"), 96 << 20, 1, true);
     Path err = dir.resolve("k9-up.err");
     slowDataPlane(Duration.ofMillis(20));
-    Process p =
-        CliProcess.start(fx.env(), err, "upload", src.toString(), "--name", "k9-up",
+    Journal j =
+        killAtProgress(
+            err, "upload", src.toString(), "--name", "k9-up",
             "--workers", "2", "--buffer-size", "64K", "--range-size", "1M");
-    Journal j;
-    try {
-      j = awaitProgress();
-    } catch (RuntimeException e) {
-      throw new AssertionError(Files.readString(err, StandardCharsets.UTF_8), e);
-    } finally {
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    }
     assertThat(j.bytesDone()).isLessThan(96L << 20);
     fx.sandbox.setFaultHook(null);
     Result r = resume(j.transferId());
@@ -113,15 +122,10 @@ class ResumeTest {
     Path src = SandboxFixture.image(dir.resolve("k9-cancelled.img"), 64 << 20, 4, true);
     Path err = dir.resolve("k9-cancelled.err");
     slowDataPlane(Duration.ofMillis(20));
-    Process p =
-        CliProcess.start(fx.env(), err, "upload", src.toString(), "--name", "k9-cancelled",
+    Journal j =
+        killAtProgress(
+            err, "upload", src.toString(), "--name", "k9-cancelled",
             "--workers", "2", "--buffer-size", "64K", "--range-size", "1M");
-    Journal j;
-    try {
-      j = awaitProgress();
-    } finally {
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    }
     fx.sandbox.setFaultHook(null);
     try (EngineClient engine = engine()) {
       engine.cancelTransfer(j.transferId());
@@ -215,15 +219,10 @@ class ResumeTest {
     Path target = dir.resolve("k9-down-back.img");
     Path err = dir.resolve("k9-down.err");
     slowDataPlane(Duration.ofMillis(150));
-    Process p =
-        CliProcess.start(fx.env(), err, "download", disk, target.toString(), "--workers", "1",
+    Journal j =
+        killAtProgress(
+            err, "download", disk, target.toString(), "--workers", "1",
             "--buffer-size", "64K", "--range-size", "1M");
-    Journal j;
-    try {
-      j = awaitProgress();
-    } finally {
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    }
     fx.sandbox.setFaultHook(null);
     try (EngineClient engine = engine()) {
       engine.cancelTransfer(j.transferId());
