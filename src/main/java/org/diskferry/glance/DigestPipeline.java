@@ -1,5 +1,7 @@
 package org.diskferry.glance;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -11,27 +13,41 @@ import java.util.concurrent.Future;
 
 /**
  * Hashes a stream of buffers on background threads (one per digest, so md5 and sha512 run side by
- * side) while the caller moves the same buffers over the network or to disk. Buffers come from a
- * small ring: {@link #next()} hands out one whose earlier hashing is finished, so memory stays at
- * {@code slots * bufferSize} whatever the image size. Not thread-safe: one producer.
+ * side) while the caller moves the same buffers over the network, and optionally hands each buffer,
+ * in order, to a {@link Writer} on a thread of its own (a download writes to disk there while the
+ * next buffer arrives). Buffers come from a small ring: {@link #next()} hands out one whose earlier
+ * work is finished, so memory stays at {@code slots * bufferSize} whatever the image size. Not
+ * thread-safe: one producer.
  */
 final class DigestPipeline implements AutoCloseable {
 
+  /** Work on each buffer besides hashing: runs in submission order, one buffer at a time. */
+  interface Writer {
+    void write(byte[] buf, int n, long pos) throws IOException;
+  }
+
   private final List<MessageDigest> digests;
+  private final Writer writer;
   private final List<ExecutorService> threads = new ArrayList<>();
   private final byte[][] ring;
   private final List<List<Future<?>>> pending = new ArrayList<>();
   private int slot = -1;
 
   DigestPipeline(List<MessageDigest> digests, int slots, int bufferSize) {
+    this(digests, null, slots, bufferSize);
+  }
+
+  DigestPipeline(List<MessageDigest> digests, Writer writer, int slots, int bufferSize) {
     this.digests = digests;
+    this.writer = writer;
     this.ring = new byte[slots][bufferSize];
     for (int i = 0; i < slots; i++) {
       pending.add(new ArrayList<>());
     }
-    for (int i = 0; i < digests.size(); i++) {
+    for (int i = 0; i < digests.size() + (writer == null ? 0 : 1); i++) {
+      String name = i < digests.size() ? "diskferry-digest" : "diskferry-write";
       threads.add(Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "diskferry-digest");
+        Thread t = new Thread(r, name);
         t.setDaemon(true);
         return t;
       }));
@@ -47,11 +63,43 @@ final class DigestPipeline implements AutoCloseable {
 
   /** Hashes the first {@code n} bytes of the buffer last returned by {@link #next()}. */
   void submit(int n) {
+    submit(n, -1);
+  }
+
+  /**
+   * Hashes the first {@code n} bytes of the buffer last returned by {@link #next()} and hands them
+   * to the writer with {@code pos}.
+   */
+  void submit(int n, long pos) {
     byte[] buf = ring[slot];
     List<Future<?>> p = pending.get(slot);
     for (int i = 0; i < digests.size(); i++) {
       MessageDigest d = digests.get(i);
       p.add(threads.get(i).submit(() -> d.update(buf, 0, n)));
+    }
+    if (writer != null) {
+      p.add(threads.get(digests.size()).submit(() -> {
+        try {
+          writer.write(buf, n, pos);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }));
+    }
+  }
+
+  /**
+   * Waits until every buffer submitted so far was hashed and written.
+   *
+   * @throws IOException the writer's first failure
+   */
+  void drain() throws IOException {
+    try {
+      for (List<Future<?>> p : pending) {
+        await(p);
+      }
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
     }
   }
 
@@ -75,6 +123,10 @@ final class DigestPipeline implements AutoCloseable {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while hashing", e);
       } catch (ExecutionException e) {
+        if (e.getCause() instanceof UncheckedIOException u) {
+          futures.clear();
+          throw u;
+        }
         throw new IllegalStateException("hashing failed", e.getCause());
       }
     }

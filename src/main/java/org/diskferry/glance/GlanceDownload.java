@@ -1,6 +1,7 @@
 package org.diskferry.glance;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -22,6 +23,7 @@ import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.JournalStore;
 import org.diskferry.transfer.TransferInterruptedException;
 import org.diskferry.transfer.TransferListener;
+import org.diskferry.transfer.UncachedFile;
 
 /**
  * Downloads a Glance image into {@code FILE.part} (sparse: zero blocks are not written), resuming
@@ -173,9 +175,9 @@ public final class GlanceDownload {
     listener.phase("downloading");
     String actual;
     DigestPipeline hashing = null;
-    try (FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
-            StandardOpenOption.WRITE);
-        BackgroundSync sync = new BackgroundSync(ch, journal)) {
+    try (UncachedFile out = UncachedFile.open(part);
+        BackgroundSync sync = new BackgroundSync(out.channel(), journal)) {
+      FileChannel ch = out.channel();
       if (ch.size() > from) {
         ch.truncate(from);
       }
@@ -183,28 +185,31 @@ public final class GlanceDownload {
       if (digest != null && from > 0) {
         hashPrefix(ch, from, digest);
       }
-      hashing = pipeline(digest);
+      Written written = new Written(from);
+      hashing = pipeline(digest, out, written);
       long pos = from;
       long delay = retryDelayMillis;
       int attempt = 0;
-      byte[] zeros = new byte[bufferSize];
       while (pos < size) {
-        checkInterrupted(journal, ch, sync, pos);
+        checkInterrupted(journal, hashing, sync, written);
         long asked = pos;
         try (Response resp = glance.openData(image.id(), asked)) {
           int code = resp.code();
           if (asked > 0 && (code == 200 || code == 400)) {
             // The store cannot read from an offset (rbd, swift, s3, http): start over.
             listener.info("the image's store does not serve ranges (" + code + "); starting over");
+            hashing.drain();
+            hashing.close();
             sync.await();
             pos = 0;
             ch.truncate(0);
-            hashing.close();
-            hashing = pipeline(check == null ? null : check.digest());
+            written = new Written(0);
+            hashing = pipeline(check == null ? null : check.digest(), out, written);
             if (code == 400) {
               continue;
             }
           } else if (code == 404 || code == 410) {
+            quiesce(hashing);
             sync.await();
             forget(journal, part);
             throw DiskferryException.notFound(
@@ -233,23 +238,16 @@ public final class GlanceDownload {
             if (n <= 0) {
               throw new IOException("the data ended at byte " + pos + " of " + size);
             }
-            hashing.submit(n);
-            if (Arrays.mismatch(buf, 0, n, zeros, 0, n) != -1) {
-              ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
-              long at = pos;
-              while (bb.hasRemaining()) {
-                at += ch.write(bb, at);
-              }
-            }
+            hashing.submit(n, pos);
             pos += n;
             listener.progress(pos, size);
-            sync.written(pos);
+            sync.written(written.upTo);
             attempt = 0;
           }
         } catch (IOException e) {
-          checkInterrupted(journal, ch, sync, pos);
+          checkInterrupted(journal, hashing, sync, written);
           if (attempt >= retries) {
-            suspend(journal, ch, sync, pos);
+            suspend(journal, hashing, sync, written);
             throw DiskferryException.transientFailure(
                 "download of image " + image.id() + " failed at byte " + pos + " of " + size + ": "
                     + GlanceClient.describe(e) + "; 'diskferry --cloud " + cloud + " resume "
@@ -261,16 +259,18 @@ public final class GlanceDownload {
           delay = Math.min(delay * 2, 15_000);
         }
       }
+      hashing.drain();
       if (ch.size() < size) {
         ch.write(ByteBuffer.allocate(1), size - 1);
       }
       listener.phase("flushing");
       sync.await();
-      ch.force(true);
+      out.force(true);
       List<String> hex = hashing.finish();
       actual = hex.isEmpty() ? null : hex.get(0);
-    } catch (IOException e) {
-      throw DiskferryException.failed("cannot write " + part + ": " + e.getMessage());
+    } catch (IOException | UncheckedIOException e) {
+      IOException cause = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+      throw DiskferryException.failed("cannot write " + part + ": " + cause.getMessage());
     } finally {
       if (hashing != null) {
         hashing.close();
@@ -295,8 +295,38 @@ public final class GlanceDownload {
         check != null, null);
   }
 
-  private DigestPipeline pipeline(MessageDigest digest) {
-    return new DigestPipeline(digest == null ? List.of() : List.of(digest), 4, bufferSize);
+  /** How far the file is written: every byte before {@code upTo} (writes happen in order). */
+  private static final class Written {
+    volatile long upTo;
+
+    Written(long upTo) {
+      this.upTo = upTo;
+    }
+  }
+
+  /**
+   * Hashes each buffer and writes it on a thread of its own while the next one arrives; all-zero
+   * buffers are not written (the file stays sparse there).
+   */
+  private DigestPipeline pipeline(MessageDigest digest, UncachedFile out, Written written) {
+    byte[] zeros = new byte[bufferSize];
+    DigestPipeline.Writer writer = (buf, n, at) -> {
+      if (Arrays.mismatch(buf, 0, n, zeros, 0, n) != -1) {
+        out.write(buf, 0, n, at);
+      }
+      written.upTo = at + n;
+    };
+    return new DigestPipeline(
+        digest == null ? List.of() : List.of(digest), writer, 4, bufferSize);
+  }
+
+  /** Lets the writer finish before the partial file goes away; its failure no longer matters. */
+  private static void quiesce(DigestPipeline hashing) {
+    try {
+      hashing.drain();
+    } catch (IOException | RuntimeException e) {
+      // the file is removed next
+    }
   }
 
   /**
@@ -388,9 +418,10 @@ public final class GlanceDownload {
     }
   }
 
-  private void checkInterrupted(Journal journal, FileChannel ch, BackgroundSync sync, long pos) {
+  private void checkInterrupted(
+      Journal journal, DigestPipeline hashing, BackgroundSync sync, Written written) {
     if (interrupted) {
-      suspend(journal, ch, sync, pos);
+      suspend(journal, hashing, sync, written);
       throw new TransferInterruptedException(
           (interruptReason == null ? "interrupted" : interruptReason) + "; 'diskferry --cloud "
               + cloud + " resume " + journal.transferId() + "' continues",
@@ -398,11 +429,14 @@ public final class GlanceDownload {
     }
   }
 
-  /** Flushes what arrived and records it, so resume continues from there. */
-  private void suspend(Journal journal, FileChannel ch, BackgroundSync sync, long pos) {
+  /** Lets the writer finish, flushes what it wrote and records it, so resume continues there. */
+  private void suspend(
+      Journal journal, DigestPipeline hashing, BackgroundSync sync, Written written) {
+    quiesce(hashing);
+    long pos = written.upTo;
     try {
       sync.await();
-      ch.force(false);
+      sync.ch.force(false);
       save(pos > 0 ? journal.withDone(0, pos, System.currentTimeMillis()) : journal);
     } catch (IOException | RuntimeException e) {
       listener.warn("could not save the journal of image " + journal.transferId() + ": "
