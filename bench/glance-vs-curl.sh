@@ -40,6 +40,9 @@ head -c "${size_mib}M" /dev/urandom > "$work/image.raw"
 bytes=$(stat -c %s "$work/image.raw")
 
 now() { date +%s.%N; }
+# Every timed command starts with no dirty pages left by the one before (sync, not timed), so
+# none of them pays for another's writeback.
+start() { sync; now; }
 rate() { echo "scale=1; $bytes / 1048576 / ($2 - $1)" | bc; }
 rss() { awk -F': ' '/Maximum resident/ {printf "%d", $2/1024}' "$1"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -59,18 +62,18 @@ cu=(); du=(); cd_=(); dd=(); sd=(); cs=(); rss_up=(); rss_down=(); rss_sdk=(); r
 for r in $(seq 1 "$rounds"); do
   echo "bench: round $r of $rounds" >&2
   id=$(create "curl-$r")
-  t0=$(now)
+  t0=$(start)
   /usr/bin/time -v -o "$work/t" curl -fsS -X PUT -H 'Content-Type: application/octet-stream' \
     -T "$work/image.raw" "$E/v2/images/$id/file"
   t1=$(now); cu+=("$(rate "$t0" "$t1")")
 
-  t0=$(now)
+  t0=$(start)
   /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-local -o json upload \
     "$work/image.raw" --name "df-$r" > "$work/up.json" 2>/dev/null
   t1=$(now); du+=("$(rate "$t0" "$t1")"); rss_up+=("$(rss "$work/t")")
   dfid=$(jq -r .image_id "$work/up.json")
 
-  t0=$(now)
+  t0=$(start)
   /usr/bin/time -v -o "$work/t" curl -fsS -o "$work/curl.out" "$E/v2/images/$id/file"
   t1=$(now); cd_+=("$(rate "$t0" "$t1")"); rss_curl+=("$(rss "$work/t")")
   cmp "$work/image.raw" "$work/curl.out"; rm -f "$work/curl.out"
@@ -78,17 +81,17 @@ for r in $(seq 1 "$rounds"); do
   # The same download made as durable as diskferry's: curl, then fsync of the file (coreutils
   # sync FILE). diskferry fsyncs before it reports success (SPEC), so on a disk slower than the
   # page cache this is the like-for-like baseline.
-  t0=$(now)
+  t0=$(start)
   curl -fsS -o "$work/curl.out" "$E/v2/images/$id/file" && sync "$work/curl.out"
   t1=$(now); cs+=("$(rate "$t0" "$t1")")
   rm -f "$work/curl.out"
 
-  t0=$(now)
+  t0=$(start)
   /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-local -q download "$dfid" "$work/df.out" >/dev/null
   t1=$(now); dd+=("$(rate "$t0" "$t1")"); rss_down+=("$(rss "$work/t")")
   cmp "$work/image.raw" "$work/df.out"; rm -f "$work/df.out"
 
-  t0=$(now)
+  t0=$(start)
   /usr/bin/time -v -o "$work/t" /usr/bin/python3 "$work/sdk.py" "$dfid" "$work/sdk.out"
   t1=$(now); sd+=("$(rate "$t0" "$t1")"); rss_sdk+=("$(rss "$work/t")")
   cmp "$work/image.raw" "$work/sdk.out"; rm -f "$work/sdk.out"
