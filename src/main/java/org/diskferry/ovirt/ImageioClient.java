@@ -17,6 +17,7 @@ import okhttp3.Response;
 import okio.BufferedSource;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.SessionLostException;
+import org.diskferry.transfer.UncachedFile;
 import org.diskferry.http.Json;
 
 /**
@@ -239,7 +240,7 @@ public final class ImageioClient implements AutoCloseable {
    * {@code dstOffset} with positional writes. Insists on 206, on a Content-Length equal to
    * {@code length}, and on receiving exactly that many bytes.
    */
-  public void read(long offset, long length, FileChannel dst, long dstOffset, ByteBuffer buffer)
+  public void read(long offset, long length, UncachedFile dst, long dstOffset, ByteBuffer buffer)
       throws IOException {
     checkRange(offset, length);
     if (length == 0) {
@@ -267,7 +268,7 @@ public final class ImageioClient implements AutoCloseable {
   }
 
   private void receive(
-      BufferedSource in, long length, FileChannel dst, long dstOffset, ByteBuffer buffer,
+      BufferedSource in, long length, UncachedFile dst, long dstOffset, ByteBuffer buffer,
       String range) throws IOException {
     long received = 0;
     while (received < length) {
@@ -296,10 +297,7 @@ public final class ImageioClient implements AutoCloseable {
         n += got;
       }
       buffer.flip();
-      long pos = dstOffset + received;
-      while (buffer.hasRemaining()) {
-        pos += dst.write(buffer, pos);
-      }
+      dst.write(buffer, dstOffset + received);
       received += n;
     }
   }

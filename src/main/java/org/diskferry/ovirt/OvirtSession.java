@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.DataChannel;
+import org.diskferry.transfer.UncachedFile;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.TransferListener;
 import org.diskferry.transfer.TransferSession;
@@ -223,7 +224,7 @@ final class OvirtSession implements TransferSession, DataChannel {
   }
 
   @Override
-  public void read(long offset, long length, FileChannel dst, long dstOffset, ByteBuffer buffer)
+  public void read(long offset, long length, UncachedFile dst, long dstOffset, ByteBuffer buffer)
       throws IOException {
     imageio.read(offset, length, dst, dstOffset, buffer);
   }

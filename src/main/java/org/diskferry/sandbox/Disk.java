@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
+import org.diskferry.transfer.UncachedFile;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ final class Disk {
   final ExtentMap extents = new ExtentMap();
   final Path file;
   final Path metaFile;
-  private volatile FileChannel channel;
+  private volatile UncachedFile channel;
   volatile boolean metaDirty;
   volatile boolean deleted;
 
@@ -69,15 +70,26 @@ final class Disk {
 
   /** The shared channel for positional I/O; opened on first use. */
   FileChannel channel() throws IOException {
-    FileChannel c = channel;
-    if (c == null || !c.isOpen()) {
+    return file().channel();
+  }
+
+  /**
+   * The image file, written around the page cache where the file system allows it, as
+   * ovirt-imageio writes file storage (O_DIRECT).
+   */
+  UncachedFile file() throws IOException {
+    UncachedFile c = channel;
+    if (c == null || !c.channel().isOpen()) {
       synchronized (this) {
         c = channel;
-        if (c == null || !c.isOpen()) {
+        if (c == null || !c.channel().isOpen()) {
           if (deleted) {
             throw new IOException("disk " + id + " was removed");
           }
-          c = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+          if (!Files.exists(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString());
+          }
+          c = UncachedFile.open(file);
           channel = c;
         }
       }

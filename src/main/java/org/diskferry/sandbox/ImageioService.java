@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import org.diskferry.transfer.UncachedFile;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -224,9 +225,8 @@ final class ImageioService {
     }
     t.begin();
     try {
-      FileChannel ch = t.disk.channel();
+      UncachedFile file = t.disk.file();
       byte[] buf = BUFFER.get();
-      ByteBuffer bb = ByteBuffer.wrap(buf);
       long pos = offset;
       long left = length;
       while (left > 0) {
@@ -239,10 +239,8 @@ final class ImageioService {
           }
           filled += n;
         }
-        bb.clear().limit(filled);
-        while (bb.hasRemaining()) {
-          pos += ch.write(bb, pos);
-        }
+        file.write(buf, 0, filled, pos);
+        pos += filled;
         left -= filled;
         if (t.cancelled) {
           throw new Exchange.AbortException("ticket removed during the request");
@@ -254,7 +252,7 @@ final class ImageioService {
         t.completed.set(offset, offset + length, ExtentMap.DATA);
       }
       if (flush) {
-        ch.force(false);
+        file.force(false);
       }
     } finally {
       t.end();

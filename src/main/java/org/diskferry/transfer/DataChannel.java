@@ -2,7 +2,6 @@ package org.diskferry.transfer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.Optional;
 
@@ -19,7 +18,7 @@ public interface DataChannel {
   void flush() throws IOException;
 
   /** Reads {@code length} bytes at {@code offset} of the disk into {@code dst} at {@code dstOffset}. */
-  void read(long offset, long length, FileChannel dst, long dstOffset, ByteBuffer buffer)
+  void read(long offset, long length, UncachedFile dst, long dstOffset, ByteBuffer buffer)
       throws IOException;
 
   /** Which ranges of the disk hold data, if the server can tell. */

@@ -15,13 +15,14 @@ import org.diskferry.image.Qcow2Writer;
 /**
  * The partial file a download writes: raw (a sparse file of the disk's size whose zero extents
  * stay holes) or qcow2 (a compact image laid out up front from the disk's extents, see {@link
- * Qcow2Writer}). Workers write each data range at {@link #offset} of {@link #channel}.
+ * Qcow2Writer}). Workers write each data range at {@link #offset} of {@link #file} (around the page cache where the
+ * file system allows it: see {@link UncachedFile}).
  */
 abstract class DownloadFile implements AutoCloseable {
-  final FileChannel channel;
+  final UncachedFile file;
 
-  private DownloadFile(FileChannel channel) {
-    this.channel = channel;
+  private DownloadFile(UncachedFile file) {
+    this.file = file;
   }
 
   /**
@@ -50,17 +51,18 @@ abstract class DownloadFile implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    file.close();
   }
 
   /** A sparse raw file: disk offset = file offset. */
   private static final class Raw extends DownloadFile {
-    private Raw(FileChannel ch) {
-      super(ch);
+    private Raw(UncachedFile file) {
+      super(file);
     }
 
     static Raw open(Path part, long size, boolean fresh) throws IOException {
-      FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      UncachedFile file = UncachedFile.open(part);
+      FileChannel ch = file.channel();
       try {
         if (fresh) {
           ch.truncate(0);
@@ -69,9 +71,9 @@ abstract class DownloadFile implements AutoCloseable {
             ch.write(ByteBuffer.allocate(1), size - 1);
           }
         }
-        return new Raw(ch);
+        return new Raw(file);
       } catch (IOException | RuntimeException e) {
-        ch.close();
+        file.close();
         throw e;
       }
     }
@@ -87,8 +89,8 @@ abstract class DownloadFile implements AutoCloseable {
     private final Qcow2Writer layout;
     private final boolean restarted;
 
-    private Qcow2(FileChannel ch, Qcow2Writer layout, boolean restarted) {
-      super(ch);
+    private Qcow2(UncachedFile file, Qcow2Writer layout, boolean restarted) {
+      super(file);
       this.layout = layout;
       this.restarted = restarted;
     }
@@ -109,21 +111,21 @@ abstract class DownloadFile implements AutoCloseable {
       }
       Qcow2Writer layout = Qcow2Writer.plan(size, data);
       boolean existed = !fresh && Files.isRegularFile(part);
-      FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
-          StandardOpenOption.WRITE);
+      UncachedFile file = UncachedFile.open(part);
+      FileChannel ch = file.channel();
       try {
         // The same extents give the same layout: a partial file written for them can go on.
         if (existed && layout.matches(ch)) {
-          return new Qcow2(ch, layout, false);
+          return new Qcow2(file, layout, false);
         }
         ch.truncate(0);
         layout.writeMetadata(ch);
         try (RandomAccessFile f = new RandomAccessFile(part.toFile(), "rw")) {
           f.setLength(layout.fileSize()); // sparse: data clusters not written yet read as zeros
         }
-        return new Qcow2(ch, layout, existed);
+        return new Qcow2(file, layout, existed);
       } catch (IOException | RuntimeException e) {
-        ch.close();
+        file.close();
         throw e;
       }
     }

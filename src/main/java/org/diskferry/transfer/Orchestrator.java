@@ -353,7 +353,7 @@ public final class Orchestrator {
       listener.warn(part + " does not match the disk's layout; downloading again");
       j = j.restarted(System.currentTimeMillis());
     }
-    FileChannel out = file.channel;
+    FileChannel out = file.file.channel();
     // The journal's checkpoints fsync the partial file from the heartbeat thread through a channel
     // of their own: a thread interrupted in FileChannel I/O closes the channel it used, and that
     // must never be the one the workers write to.
@@ -805,7 +805,8 @@ public final class Orchestrator {
         futures[i] =
             pool.submit(
                 () -> {
-                  ByteBuffer buffer = ByteBuffer.allocateDirect(bufferSize);
+                  // Aligned, so a download writes it to the file without a copy (O_DIRECT).
+                  ByteBuffer buffer = UncachedFile.allocate(bufferSize);
                   Range r;
                   while (failure.get() == null
                       && interruptReason.get() == null
@@ -972,7 +973,7 @@ public final class Orchestrator {
                 session
                     .data()
                     .read(
-                        range.start(), range.length(), out.channel,
+                        range.start(), range.length(), out.file,
                         out.offset(range.start(), range.length()), buffer));
       }
       moved.accept(range.length());

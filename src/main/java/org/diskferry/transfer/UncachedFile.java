@@ -19,16 +19,22 @@ import java.nio.file.StandardOpenOption;
  * same file. File systems without O_DIRECT (tmpfs, some network file systems), or that refuse
  * a direct write, get ordinary writes: the first refusal switches direct writing off.
  *
- * <p>{@link #write} must be called from one thread at a time.
+ * <p>Positional writes from several threads at once are fine (each thread stages its blocks in a
+ * buffer of its own).
  */
-public final class UncachedFile implements AutoCloseable {
+public final class UncachedFile implements java.io.Closeable {
 
   /** The alignment of direct writes: offsets, lengths and buffer addresses. */
   public static final int BLOCK = 4096;
 
+  private static final int STAGING = 4 << 20;
+
   private final FileChannel buffered;
-  private FileChannel direct;
-  private ByteBuffer staging;
+  private volatile FileChannel direct;
+  /** One aligned staging buffer per thread, whatever the number of files it writes. */
+  private static final ThreadLocal<ByteBuffer> staging =
+      ThreadLocal.withInitial(
+          () -> ByteBuffer.allocateDirect(STAGING + BLOCK).alignedSlice(BLOCK));
 
   UncachedFile(FileChannel buffered, FileChannel direct) {
     this.buffered = buffered;
@@ -71,11 +77,49 @@ public final class UncachedFile implements AutoCloseable {
     buffered.force(metadata);
   }
 
+  /**
+   * Writes the remaining bytes of {@code src} at file offset {@code pos}, and advances its
+   * position. A direct buffer aligned to {@link #BLOCK} (see {@link #allocate}) goes to the device
+   * without a copy; any other buffer is staged.
+   */
+  public void write(ByteBuffer src, long pos) throws IOException {
+    FileChannel d = direct;
+    if (d != null && src.isDirect() && pos % BLOCK == 0 && src.remaining() >= BLOCK
+        && src.alignmentOffset(src.position(), BLOCK) == 0) {
+      int whole = src.remaining() - src.remaining() % BLOCK;
+      ByteBuffer blocks = src.slice(src.position(), whole);
+      try {
+        while (blocks.hasRemaining()) {
+          d.write(blocks, pos + blocks.position());
+        }
+      } catch (IOException e) {
+        closeDirect(d); // refused: ordinary writes from here on, as in writeDirect
+      }
+      src.position(src.position() + blocks.position());
+      pos += blocks.position();
+    } else if (d != null && src.hasArray()) {
+      int n = src.remaining();
+      write(src.array(), src.arrayOffset() + src.position(), n, pos);
+      src.position(src.position() + n);
+      return;
+    }
+    while (src.hasRemaining()) {
+      pos += buffered.write(src, pos);
+    }
+  }
+
+  /** A direct buffer of {@code size} bytes whose start is aligned for direct writes. */
+  public static ByteBuffer allocate(int size) {
+    int blocks = (int) ((size + (long) BLOCK - 1) / BLOCK);
+    return ByteBuffer.allocateDirect((blocks + 1) * BLOCK).alignedSlice(BLOCK).slice(0, size);
+  }
+
   /** Writes {@code len} bytes of {@code src} from {@code off} at file offset {@code pos}. */
   public void write(byte[] src, int off, int len, long pos) throws IOException {
     int done = 0;
-    if (direct != null && pos % BLOCK == 0 && len >= BLOCK) {
-      done = writeDirect(src, off, len - len % BLOCK, pos);
+    FileChannel d = direct;
+    if (d != null && pos % BLOCK == 0 && len >= BLOCK) {
+      done = writeDirect(d, src, off, len - len % BLOCK, pos);
     }
     ByteBuffer rest = ByteBuffer.wrap(src, off + done, len - done);
     long at = pos + done;
@@ -85,24 +129,22 @@ public final class UncachedFile implements AutoCloseable {
   }
 
   /** Writes whole blocks directly; returns how many bytes it wrote (0 once direct is off). */
-  private int writeDirect(byte[] src, int off, int len, long pos) throws IOException {
-    if (staging == null) {
-      staging = ByteBuffer.allocateDirect((4 << 20) + BLOCK).alignedSlice(BLOCK);
-    }
+  private int writeDirect(FileChannel d, byte[] src, int off, int len, long pos) {
+    ByteBuffer buf = staging.get();
     int done = 0;
     while (done < len) {
-      int n = Math.min(staging.capacity(), len - done);
-      staging.clear();
-      staging.put(src, off + done, n).flip();
+      int n = Math.min(buf.capacity(), len - done);
+      buf.clear();
+      buf.put(src, off + done, n).flip();
       try {
-        while (staging.hasRemaining()) {
-          direct.write(staging, pos + done + staging.position());
+        while (buf.hasRemaining()) {
+          d.write(buf, pos + done + buf.position());
         }
       } catch (IOException e) {
         // Refused (alignment this file system does not accept, or a direct write it cannot
         // do): fall back to ordinary writes for the rest of the file, this block included. A
         // real I/O error shows again there.
-        closeDirect();
+        closeDirect(d);
         return done;
       }
       done += n;
@@ -110,19 +152,22 @@ public final class UncachedFile implements AutoCloseable {
     return done;
   }
 
-  private void closeDirect() {
+  private synchronized void closeDirect(FileChannel d) {
+    if (direct == d) {
+      direct = null;
+    }
     try {
-      direct.close();
+      d.close();
     } catch (IOException e) {
       // nothing was left unwritten in it
     }
-    direct = null;
   }
 
   @Override
   public void close() throws IOException {
-    if (direct != null) {
-      closeDirect();
+    FileChannel d = direct;
+    if (d != null) {
+      closeDirect(d);
     }
     buffered.close();
   }

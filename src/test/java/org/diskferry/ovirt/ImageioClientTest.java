@@ -40,6 +40,7 @@ import org.diskferry.error.DiskferryException;
 import org.diskferry.http.HttpClientFactory;
 import org.diskferry.http.Json;
 import org.diskferry.http.TlsOptions;
+import org.diskferry.transfer.UncachedFile;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -249,7 +250,7 @@ class ImageioClientTest {
             .withBody(payload)));
     ImageioClient c = client();
     Path f = dir.resolve("dst.img");
-    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+    try (UncachedFile ch = UncachedFile.open(f)) {
       c.read(65536, 200_000, ch, 100, ByteBuffer.allocateDirect(16 * 1024));
     }
     byte[] got = Files.readAllBytes(f);
@@ -261,8 +262,7 @@ class ImageioClientTest {
   void getInsistsOn206() throws Exception {
     wm.stubFor(get(urlEqualTo(IMAGE)).willReturn(aResponse().withStatus(200).withBody(new byte[10])));
     ImageioClient c = client();
-    try (FileChannel ch = FileChannel.open(dir.resolve("x"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE)) {
+    try (UncachedFile ch = UncachedFile.open(dir.resolve("x"))) {
       assertThatThrownBy(() -> c.read(0, 10, ch, 0, ByteBuffer.allocate(4096)))
           .isInstanceOf(IOException.class)
           .isNotInstanceOf(ImageioException.class)
@@ -277,8 +277,7 @@ class ImageioClientTest {
     wm.stubFor(get(urlEqualTo(IMAGE)).willReturn(aResponse().withStatus(206)
         .withHeader("Content-Range", "bytes 0-8/100").withBody(new byte[9])));
     ImageioClient c = client();
-    try (FileChannel ch = FileChannel.open(dir.resolve("x"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE)) {
+    try (UncachedFile ch = UncachedFile.open(dir.resolve("x"))) {
       assertThatThrownBy(() -> c.read(0, 10, ch, 0, ByteBuffer.allocate(4096)))
           .isInstanceOf(IOException.class)
           .hasMessage("GET /images/<ticket>: expected Content-Length 10 for bytes 0-9 but the"
@@ -291,8 +290,7 @@ class ImageioClientTest {
     wm.stubFor(get(urlEqualTo(IMAGE)).willReturn(aResponse().withStatus(416)
         .withHeader("Content-Range", "bytes */100").withBody("Requested range out of allowed range\n")));
     ImageioClient c = client();
-    try (FileChannel ch = FileChannel.open(dir.resolve("x"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE)) {
+    try (UncachedFile ch = UncachedFile.open(dir.resolve("x"))) {
       assertThatThrownBy(() -> c.read(100, 10, ch, 0, ByteBuffer.allocate(4096)))
           .isInstanceOfSatisfying(DiskferryException.class, e ->
               assertThat(e.getMessage()).isEqualTo("range 100-109 is beyond the end of the disk"));

@@ -16,6 +16,7 @@ import okhttp3.OkHttpClient;
 import okio.Buffer;
 import org.diskferry.http.HttpClientFactory;
 import org.diskferry.http.TlsOptions;
+import org.diskferry.transfer.UncachedFile;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,8 +103,7 @@ class ImageioConnectionTest {
         new ScriptedHttpServer((index, line) -> index == 1 ? noOptions : shortBody)) {
       ImageioClient c = new ImageioClient(
           http, "http://127.0.0.1:" + server.port() + "/images/" + TICKET, null, false);
-      try (FileChannel ch = FileChannel.open(dir.resolve("dst"), StandardOpenOption.CREATE,
-          StandardOpenOption.WRITE)) {
+      try (UncachedFile ch = UncachedFile.open(dir.resolve("dst"))) {
         assertThatThrownBy(() -> c.read(0, 10_000, ch, 0, ByteBuffer.allocate(1024)))
             .isInstanceOf(IOException.class)
             .hasMessageStartingWith("GET /images/<ticket>: received 4000 of 10000 bytes")

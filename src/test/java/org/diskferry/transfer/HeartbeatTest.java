@@ -89,7 +89,7 @@ class HeartbeatTest {
     public void flush() {}
 
     @Override
-    public void read(long offset, long length, FileChannel dst, long dstOffset, ByteBuffer b) {}
+    public void read(long offset, long length, UncachedFile dst, long dstOffset, ByteBuffer b) {}
 
     @Override
     public Optional<List<Extent>> extents() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,6 +85,36 @@ class UncachedFileTest {
       out.write(a, 0, a.length, 0);
       assertThat(out.direct()).isTrue();
     }
+  }
+
+  /** Buffers of every kind: aligned direct (no copy), unaligned direct, heap; each advances. */
+  @Test
+  void writesByteBuffersOfEveryKind() throws IOException {
+    Path f = dir.resolve("buffers.part");
+    int block = UncachedFile.BLOCK;
+    byte[] a = random(3 * block + 100, 8);
+    byte[] b = random(2 * block, 9);
+    byte[] c = random(block + 1, 10);
+    ByteBuffer aligned = UncachedFile.allocate(a.length);
+    aligned.put(a).flip();
+    assertThat(aligned.alignmentOffset(0, block)).isZero();
+    ByteBuffer unaligned = ByteBuffer.allocateDirect(b.length + 8).position(3).slice();
+    unaligned.put(b).flip();
+    ByteBuffer heap = ByteBuffer.wrap(c);
+    long at = 8L * block;
+    try (UncachedFile out = UncachedFile.open(f)) {
+      out.write(aligned, 0);
+      out.write(unaligned, at);
+      out.write(heap, 2 * at + 5);
+      assertThat(aligned.hasRemaining()).isFalse();
+      assertThat(unaligned.hasRemaining()).isFalse();
+      assertThat(heap.hasRemaining()).isFalse();
+    }
+    byte[] want = new byte[(int) (2 * at + 5 + c.length)];
+    System.arraycopy(a, 0, want, 0, a.length);
+    System.arraycopy(b, 0, want, (int) at, b.length);
+    System.arraycopy(c, 0, want, (int) (2 * at + 5), c.length);
+    assertThat(Files.readAllBytes(f)).isEqualTo(want);
   }
 
   /** A direct write that fails switches direct writing off; the bytes still land. */
