@@ -127,8 +127,9 @@ class ReadTimeoutTest {
   }
 
   @Test
-  void theDefaultIsAMinute() throws Exception {
-    try (Socket s = new ReadTimeoutSockets(60_000).createSocket()) {
+  void theDefaultIsAMinuteAndNoNagle() throws Exception {
+    try (Socket s = new ClientSockets(60_000).createSocket()) {
+      assertThat(s.getTcpNoDelay()).isTrue();
       s.setSoTimeout(0); // what OkHttp asks for when it has no read timeout of its own
       assertThat(s.getSoTimeout()).isEqualTo(60_000);
       s.setSoTimeout(5);

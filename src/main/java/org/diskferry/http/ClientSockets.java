@@ -7,8 +7,13 @@ import java.net.SocketException;
 import javax.net.SocketFactory;
 
 /**
- * Plain sockets whose reads time out in the kernel's poll (SO_TIMEOUT) rather than through okio's
- * watchdog thread.
+ * The clients' plain sockets: TCP_NODELAY, and reads that time out in the kernel's poll
+ * (SO_TIMEOUT) rather than through okio's watchdog thread.
+ *
+ * <p>TCP_NODELAY (as curl sets it): okio writes at most 8 KiB at a time, so over TLS every record
+ * is smaller than a loopback segment, and Nagle's algorithm held each one back until the last was
+ * acknowledged. A single worker uploading 1 GiB to the sandbox took 7.9-8.2 s with it and 3.0-3.2
+ * s without.
  *
  * <p>OkHttp's read timeout makes okio enter and leave a timeout queue, and wake its watchdog
  * thread, on every read of at most 8 KiB: for a 1 GiB stream that is some 130,000 lock and
@@ -18,11 +23,11 @@ import javax.net.SocketFactory;
  * to it, so HTTPS reads are covered too. Only HTTP/1.1 is used: HTTP/2's streams would have no
  * read timeout of their own.
  */
-final class ReadTimeoutSockets extends SocketFactory {
+final class ClientSockets extends SocketFactory {
 
   private final int timeoutMillis;
 
-  ReadTimeoutSockets(int timeoutMillis) {
+  ClientSockets(int timeoutMillis) {
     this.timeoutMillis = timeoutMillis;
   }
 
@@ -63,13 +68,14 @@ final class ReadTimeoutSockets extends SocketFactory {
     return s;
   }
 
-  /** A socket on which "no timeout" means the default read timeout. */
+  /** A socket without Nagle's delay on which "no timeout" means the default read timeout. */
   static final class TimedSocket extends Socket {
     private final int defaultMillis;
 
     TimedSocket(int defaultMillis) throws SocketException {
       this.defaultMillis = defaultMillis;
       super.setSoTimeout(defaultMillis);
+      setTcpNoDelay(true);
     }
 
     @Override
