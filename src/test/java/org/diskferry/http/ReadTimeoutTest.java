@@ -127,6 +127,28 @@ class ReadTimeoutTest {
   }
 
   @Test
+  void everyWayToOpenASocketConnectsOne() throws Exception {
+    try (ServerSocket ss = plain()) {
+      ClientSockets f = new ClientSockets(1_000);
+      InetAddress lo = InetAddress.getLoopbackAddress();
+      int port = ss.getLocalPort();
+      for (int way = 0; way < 4; way++) {
+        Socket s = switch (way) {
+          case 0 -> f.createSocket("127.0.0.1", port);
+          case 1 -> f.createSocket(lo, port);
+          case 2 -> f.createSocket("127.0.0.1", port, lo, 0);
+          default -> f.createSocket(lo, port, lo, 0);
+        };
+        try (s; Socket accepted = ss.accept()) {
+          assertThat(s.isConnected()).isTrue();
+          assertThat(s.getTcpNoDelay()).isTrue();
+          assertThat(s.getSoTimeout()).isEqualTo(1_000);
+        }
+      }
+    }
+  }
+
+  @Test
   void theDefaultIsAMinuteAndNoNagle() throws Exception {
     try (Socket s = new ClientSockets(60_000).createSocket()) {
       assertThat(s.getTcpNoDelay()).isTrue();
