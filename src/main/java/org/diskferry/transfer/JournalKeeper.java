@@ -11,13 +11,13 @@ import java.util.List;
  */
 final class JournalKeeper {
   private final JournalStore store;
-  private final Orchestrator.DataCall sync;
+  private final WorkerPool.DataCall sync;
   private final TransferListener listener;
   private final List<Range> pending = new ArrayList<>();
   private Journal journal;
 
   JournalKeeper(
-      JournalStore store, Journal journal, Orchestrator.DataCall sync, TransferListener listener) {
+      JournalStore store, Journal journal, WorkerPool.DataCall sync, TransferListener listener) {
     this.store = store;
     this.journal = journal;
     this.sync = sync;
