@@ -4,6 +4,7 @@ import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -16,8 +17,9 @@ import java.nio.file.StandardOpenOption;
  * waits for all of it. Direct writes go from the buffer to the device and are as good as synced
  * when they return. Block-aligned whole blocks are written directly; everything else (a tail
  * shorter than a block, reads, truncation, the size) goes through an ordinary channel on the
- * same file. File systems without O_DIRECT (tmpfs, some network file systems), or that refuse
- * a direct write, get ordinary writes: the first refusal switches direct writing off.
+ * same file. Network and FUSE file systems (see {@link #directSuits}), file systems without
+ * O_DIRECT, and those that refuse a direct write get ordinary writes: the first refusal switches
+ * direct writing off.
  *
  * <p>Positional writes from several threads at once are fine (each thread stages its blocks in a
  * buffer of its own).
@@ -45,13 +47,37 @@ public final class UncachedFile implements java.io.Closeable {
   public static UncachedFile open(Path path) throws IOException {
     FileChannel buffered = FileChannel.open(path, StandardOpenOption.CREATE,
         StandardOpenOption.READ, StandardOpenOption.WRITE);
-    FileChannel direct;
-    try {
-      direct = FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-    } catch (IOException | UnsupportedOperationException e) {
-      direct = null; // no O_DIRECT on this file system: ordinary writes
+    FileChannel direct = null;
+    if (directSuits(fileSystemType(path))) {
+      try {
+        direct = FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
+      } catch (IOException | UnsupportedOperationException e) {
+        direct = null; // no O_DIRECT on this file system: ordinary writes
+      }
     }
     return new UncachedFile(buffered, direct);
+  }
+
+  private static String fileSystemType(Path path) {
+    try {
+      return Files.getFileStore(path).type();
+    } catch (IOException | RuntimeException e) {
+      return "";
+    }
+  }
+
+  /**
+   * Whether direct writes suit a file system of this type (as {@code /proc/mounts} names it).
+   * Not on network and FUSE file systems: there a direct write waits for the server, while the
+   * page cache lets the kernel keep several writes in flight (a nightly backup to an NFS share is
+   * the common case).
+   */
+  static boolean directSuits(String type) {
+    String t = type.toLowerCase(java.util.Locale.ROOT);
+    return !(t.startsWith("nfs") || t.startsWith("cifs") || t.startsWith("smb")
+        || t.startsWith("fuse") || t.equals("9p") || t.startsWith("ceph")
+        || t.startsWith("glusterfs") || t.equals("lustre") || t.equals("gpfs")
+        || t.equals("afs") || t.equals("virtiofs"));
   }
 
   /** True while writes bypass the page cache. */

@@ -78,7 +78,8 @@ class UncachedFileTest {
 
   @Test
   void usesDirectWritesWhereTheFileSystemHasThem() throws IOException {
-    assumeTrue(directWorks(dir), "the temporary directory's file system has no O_DIRECT");
+    assumeTrue(directWorks(dir) && UncachedFile.directSuits(Files.getFileStore(dir).type()),
+        "the temporary directory's file system has no O_DIRECT, or is a network one");
     try (UncachedFile out = UncachedFile.open(dir.resolve("d.part"))) {
       assertThat(out.direct()).isTrue();
       byte[] a = random(8 * UncachedFile.BLOCK, 5);
@@ -115,6 +116,18 @@ class UncachedFileTest {
     System.arraycopy(b, 0, want, (int) at, b.length);
     System.arraycopy(c, 0, want, (int) (2 * at + 5), c.length);
     assertThat(Files.readAllBytes(f)).isEqualTo(want);
+  }
+
+  /** Local disk file systems get direct writes; network and FUSE ones keep the page cache. */
+  @Test
+  void directWritesOnlyWhereTheySuit() {
+    for (String local : new String[] {"ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", ""}) {
+      assertThat(UncachedFile.directSuits(local)).as(local).isTrue();
+    }
+    for (String remote : new String[] {"nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "fuseblk",
+        "9p", "ceph", "glusterfs", "lustre", "virtiofs"}) {
+      assertThat(UncachedFile.directSuits(remote)).as(remote).isFalse();
+    }
   }
 
   /** A direct write that fails switches direct writing off; the bytes still land. */
