@@ -151,9 +151,9 @@ final class CancelCommand extends EngineCommand {
     store.delete(j.transferId());
     if (j.direction() == org.diskferry.transfer.Direction.DOWNLOAD) {
       try {
-        java.nio.file.Files.deleteIfExists(java.nio.file.Path.of(j.localPath() + ".part"));
+        java.nio.file.Files.deleteIfExists(j.partFile());
       } catch (java.io.IOException e) {
-        cli().warn("cannot remove " + j.localPath() + ".part: " + e.getMessage());
+        cli().warn("cannot remove " + j.partFile() + ": " + e.getMessage());
       }
     }
   }

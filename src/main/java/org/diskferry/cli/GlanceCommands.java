@@ -359,9 +359,9 @@ final class GlanceCommands {
       journal.ifPresent(j -> {
         store.delete(j.transferId());
         try {
-          java.nio.file.Files.deleteIfExists(Path.of(j.localPath() + ".part"));
+          java.nio.file.Files.deleteIfExists(j.partFile());
         } catch (java.io.IOException e) {
-          cc.cli().warn("cannot remove " + j.localPath() + ".part: " + e.getMessage());
+          cc.cli().warn("cannot remove " + j.partFile() + ": " + e.getMessage());
         }
       });
       String id = image.map(GlanceImage::id).orElse(cc.transferId);

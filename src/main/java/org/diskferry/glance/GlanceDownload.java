@@ -89,7 +89,7 @@ public final class GlanceDownload {
 
   /** Continues the download recorded in a journal. */
   public GlanceResult resume(Journal j) {
-    Path part = Path.of(j.localPath() + ".part");
+    Path part = j.partFile();
     GlanceImage image = glance.find(j.diskId()).orElse(null);
     if (image == null) {
       forget(j, part);
@@ -170,7 +170,7 @@ public final class GlanceDownload {
     long start = System.nanoTime();
     long size = image.size();
     Path target = Path.of(journal.localPath());
-    Path part = Path.of(journal.localPath() + ".part");
+    Path part = journal.partFile();
     Check check = check(image);
     listener.phase("downloading");
     String actual;

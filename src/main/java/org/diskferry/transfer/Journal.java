@@ -1,6 +1,8 @@
 package org.diskferry.transfer;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -91,6 +93,12 @@ public record Journal(
       n += r[1] - r[0];
     }
     return n;
+  }
+
+  /** A download's partial file: the target's name plus {@code .part}, beside it. */
+  @JsonIgnore
+  public Path partFile() {
+    return LocalFiles.partFile(Path.of(localPath));
   }
 
   /** A copy with {@code [start, end)} added to the done ranges (merged). */
