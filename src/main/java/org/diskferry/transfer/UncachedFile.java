@@ -53,6 +53,8 @@ public final class UncachedFile implements java.io.Closeable {
         direct = FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
       } catch (IOException | UnsupportedOperationException e) {
         direct = null; // no O_DIRECT on this file system: ordinary writes
+      } catch (LinkageError e) {
+        direct = null; // a runtime built without jdk.unsupported, which defines the option
       }
     }
     return new UncachedFile(buffered, direct);
