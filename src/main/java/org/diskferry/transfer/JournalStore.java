@@ -5,6 +5,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -79,31 +80,32 @@ public final class JournalStore {
 
   public Optional<Journal> load(String transferId) {
     Path f = file(transferId);
-    if (!Files.exists(f)) {
-      return recover(dir.resolve(transferId + ".json.tmp"));
-    }
     try {
       return Optional.of(Json.mapper().readValue(f.toFile(), Journal.class));
     } catch (IOException e) {
+      if (e instanceof java.io.FileNotFoundException || e instanceof NoSuchFileException) {
+        // None (or removed meanwhile by its own process); a first save cut short leaves only its
+        // temporary file.
+        return recover(dir.resolve(transferId + ".json.tmp"));
+      }
       throw DiskferryException.failed("cannot read journal " + f + ": " + e.getMessage());
     }
   }
 
   /**
    * A journal whose first save was cut short between its write and its rename (a kill in that
-   * moment): complete if it parses, and then put in place.
+   * moment): complete if it parses. It is only read, never moved: the same file may be the save
+   * of a live process (a reader such as {@code status} cannot tell), whose rename must still
+   * find it. The next save of that journal, or its deletion, replaces it.
    */
   private Optional<Journal> recover(Path tmp) {
     if (!Files.exists(tmp)) {
       return Optional.empty();
     }
     try {
-      Journal j = Json.mapper().readValue(tmp.toFile(), Journal.class);
-      save(j);
-      Files.deleteIfExists(tmp);
-      return Optional.of(j);
+      return Optional.of(Json.mapper().readValue(tmp.toFile(), Journal.class));
     } catch (IOException e) {
-      return Optional.empty();
+      return Optional.empty(); // cut off, or still being written
     }
   }
 

@@ -43,9 +43,43 @@ class JournalStoreTest {
     Files.createDirectories(dir);
     Files.write(dir.resolve("t2.json.tmp"), Json.mapper().writeValueAsBytes(journal("t2")));
     assertThat(store.list()).extracting(Journal::transferId).containsExactly("t2");
+    assertThat(store.load("t2")).map(Journal::transferId).contains("t2");
+    // Only read: the file may be a live process's save, whose rename must still find it.
+    assertThat(dir.resolve("t2.json.tmp")).exists();
+    assertThat(dir.resolve("t2.json")).doesNotExist();
+    // The next save puts it in place; a deletion removes it.
+    store.save(journal("t2"));
     assertThat(dir.resolve("t2.json")).exists();
     assertThat(dir.resolve("t2.json.tmp")).doesNotExist();
+    store.delete("t2");
+    assertThat(store.list()).isEmpty();
     Files.writeString(dir.resolve("t3.json.tmp"), "{\"version\": 1, \"transf");
     assertThat(store.load("t3")).isEmpty();
+  }
+
+  /** A reader must never take the temporary file a writer is about to rename. */
+  @Test
+  void readingDuringASaveLeavesTheSaveAlone() throws Exception {
+    JournalStore store = new JournalStore(dir);
+    Files.createDirectories(dir);
+    java.util.concurrent.atomic.AtomicReference<Throwable> failed =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread writer = new Thread(() -> {
+      try {
+        for (int i = 0; i < 300; i++) {
+          store.save(journal("t4"));
+          store.delete("t4");
+        }
+      } catch (Throwable t) {
+        failed.set(t);
+      }
+    });
+    writer.start();
+    while (writer.isAlive()) {
+      store.list();
+      store.load("t4");
+    }
+    writer.join();
+    assertThat(failed.get()).isNull();
   }
 }
