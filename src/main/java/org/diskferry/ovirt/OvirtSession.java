@@ -2,16 +2,15 @@ package org.diskferry.ovirt;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.DataChannel;
-import org.diskferry.transfer.UncachedFile;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.TransferListener;
 import org.diskferry.transfer.TransferSession;
+import org.diskferry.transfer.UncachedFile;
 
 /** One oVirt image transfer in its transferring phase, with its imageio data plane. */
 final class OvirtSession implements TransferSession, DataChannel {

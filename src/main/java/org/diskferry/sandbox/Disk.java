@@ -6,13 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
-import org.diskferry.transfer.UncachedFile;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import org.diskferry.http.Json;
+import org.diskferry.transfer.UncachedFile;
 
 /**
  * A disk of the sandbox: a sparse image file {@code <id>.img} plus metadata {@code <id>.json}
@@ -41,7 +40,7 @@ final class Disk {
   final ExtentMap extents = new ExtentMap();
   final Path file;
   final Path metaFile;
-  private volatile UncachedFile channel;
+  private volatile UncachedFile image;
   volatile boolean metaDirty;
   volatile boolean deleted;
 
@@ -78,10 +77,10 @@ final class Disk {
    * ovirt-imageio writes file storage (O_DIRECT).
    */
   UncachedFile file() throws IOException {
-    UncachedFile c = channel;
+    UncachedFile c = image;
     if (c == null || !c.channel().isOpen()) {
       synchronized (this) {
-        c = channel;
+        c = image;
         if (c == null || !c.channel().isOpen()) {
           if (deleted) {
             throw new IOException("disk " + id + " was removed");
@@ -90,7 +89,7 @@ final class Disk {
             throw new java.nio.file.NoSuchFileException(file.toString());
           }
           c = UncachedFile.open(file);
-          channel = c;
+          image = c;
         }
       }
     }
@@ -98,9 +97,9 @@ final class Disk {
   }
 
   synchronized void closeChannel() {
-    if (channel != null) {
-      HttpServer.closeQuietly(channel);
-      channel = null;
+    if (image != null) {
+      HttpServer.closeQuietly(image);
+      image = null;
     }
   }
 

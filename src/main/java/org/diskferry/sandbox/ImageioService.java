@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import org.diskferry.transfer.UncachedFile;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -19,6 +18,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.diskferry.http.Json;
+import org.diskferry.transfer.UncachedFile;
 
 /** The ovirt-imageio data plane ({@code /images/<ticket>}, {@code /info/}), version 2.5.3. */
 final class ImageioService {

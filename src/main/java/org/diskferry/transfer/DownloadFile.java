@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.diskferry.image.Extent;
@@ -15,8 +14,8 @@ import org.diskferry.image.Qcow2Writer;
 /**
  * The partial file a download writes: raw (a sparse file of the disk's size whose zero extents
  * stay holes) or qcow2 (a compact image laid out up front from the disk's extents, see {@link
- * Qcow2Writer}). Workers write each data range at {@link #offset} of {@link #file} (around the page cache where the
- * file system allows it: see {@link UncachedFile}).
+ * Qcow2Writer}). Workers write each data range at {@link #offset} of {@link #file} (around the
+ * page cache where the file system allows it: see {@link UncachedFile}).
  */
 abstract class DownloadFile implements AutoCloseable {
   final UncachedFile file;

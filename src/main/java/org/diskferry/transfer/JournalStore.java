@@ -1,5 +1,6 @@
 package org.diskferry.transfer;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -83,7 +84,7 @@ public final class JournalStore {
     try {
       return Optional.of(Json.mapper().readValue(f.toFile(), Journal.class));
     } catch (IOException e) {
-      if (e instanceof java.io.FileNotFoundException || e instanceof NoSuchFileException) {
+      if (e instanceof FileNotFoundException || e instanceof NoSuchFileException) {
         // None (or removed meanwhile by its own process); a first save cut short leaves only its
         // temporary file.
         return recover(dir.resolve(transferId + ".json.tmp"));

@@ -92,14 +92,6 @@ public final class UncachedFile implements java.io.Closeable {
     return buffered;
   }
 
-  public long size() throws IOException {
-    return buffered.size();
-  }
-
-  public void truncate(long size) throws IOException {
-    buffered.truncate(size);
-  }
-
   /** Flushes what was written (direct writes need only the device's cache flushed). */
   public void force(boolean metadata) throws IOException {
     buffered.force(metadata);
@@ -108,7 +100,8 @@ public final class UncachedFile implements java.io.Closeable {
   /**
    * Writes the remaining bytes of {@code src} at file offset {@code pos}, and advances its
    * position. A direct buffer aligned to {@link #BLOCK} (see {@link #allocate}) goes to the device
-   * without a copy; any other buffer is staged.
+   * without a copy; a heap buffer is staged as by {@link #write(byte[], int, int, long)}; an
+   * unaligned direct buffer is written through the page cache.
    */
   public void write(ByteBuffer src, long pos) throws IOException {
     FileChannel d = direct;

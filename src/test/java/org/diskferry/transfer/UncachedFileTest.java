@@ -46,7 +46,7 @@ class UncachedFileTest {
       out.write(b, 0, b.length, a.length + 1000L);
       out.write(c, 0, c.length, a.length + 20_000L);
       out.force(true);
-      assertThat(out.size()).isEqualTo(a.length + 20_100L);
+      assertThat(out.channel().size()).isEqualTo(a.length + 20_100L);
     }
     byte[] got = Files.readAllBytes(f);
     byte[] want = new byte[a.length + 20_100];
