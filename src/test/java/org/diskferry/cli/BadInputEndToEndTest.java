@@ -1,7 +1,6 @@
 package org.diskferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -10,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -48,21 +46,6 @@ class BadInputEndToEndTest {
     fx.sandbox.setFaultHook(null);
   }
 
-  static void qemuImg(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("qemu-img"));
-    cmd.addAll(List.of(args));
-    Process p;
-    try {
-      p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    } catch (IOException e) {
-      assumeTrue(false, "qemu-img is not installed (apt-get install qemu-utils)");
-      return;
-    }
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(out).isZero();
-  }
-
   static int disks() throws IOException {
     return Json.mapper().readTree(fx.run("-o", "json", "list").out()).size();
   }
@@ -91,7 +74,8 @@ class BadInputEndToEndTest {
   static Path smallQcow2(String name) throws Exception {
     Path raw = SandboxFixture.image(dir.resolve(name + ".raw"), 4 << 20, 5, false);
     Path q = dir.resolve(name);
-    qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), q.toString());
+    ImageFormatsEndToEndTest.qemuImg(
+        "convert", "-f", "raw", "-O", "qcow2", raw.toString(), q.toString());
     return q;
   }
 
@@ -129,7 +113,7 @@ class BadInputEndToEndTest {
     int before = disks();
     refused(before, fx.run("upload", empty.toString()), "is empty (0 bytes)");
     Path zero = dir.resolve("zero.qcow2");
-    qemuImg("create", "-f", "qcow2", zero.toString(), "0");
+    ImageFormatsEndToEndTest.qemuImg("create", "-f", "qcow2", zero.toString(), "0");
     refused(before, fx.run("upload", zero.toString()), "virtual size 0");
   }
 
