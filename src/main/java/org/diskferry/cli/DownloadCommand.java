@@ -39,6 +39,7 @@ final class DownloadCommand extends TransferCommand {
 
   @Override
   public Integer call() {
+    org.diskferry.transfer.LocalImage.checkNotStdio(file, false);
     if (glance()) {
       return GlanceCommands.download(this);
     }

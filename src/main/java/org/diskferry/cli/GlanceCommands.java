@@ -44,7 +44,7 @@ final class GlanceCommands {
 
   /** Upload options that only mean something to Glance. */
   static final List<String> GLANCE_UPLOAD = List.of("--disk-format", "--visibility", "--property",
-      "--keep-on-failure", "--import");
+      "--keep-on-failure", "--import", "--force-disk-format");
 
   /** The selected cloud: --cloud (or DISKFERRY_CLOUD, the profile's cloud), else OS_CLOUD. */
   static String cloudName(EngineCommand c) {
@@ -119,16 +119,17 @@ final class GlanceCommands {
       throw DiskferryException.badInput("--disk-format " + format + " is not a Glance disk format"
           + " (raw, qcow2, vmdk, vdi, vhd, vhdx, iso, ploop, ami, ari, aki)");
     }
-    // Bad input fails before logging in and creates nothing.
-    if (format == null) {
-      format = GlanceUpload.detectDiskFormat(u.file);
-    } else {
-      org.diskferry.image.ImageInspector.identify(u.file);
+    if (u.forceDiskFormat && format == null) {
+      throw DiskferryException.badInput("--force-disk-format needs --disk-format");
     }
+    GlanceUpload.checkProperties(props);
+    // Bad input fails before logging in and creates nothing.
+    format = GlanceUpload.diskFormatFor(u.file, format, u.forceDiskFormat);
+    TransferListener listener = u.listener();
     GlanceUpload.Spec spec = new GlanceUpload.Spec(
         u.file, u.name != null ? u.name : UploadCommand.defaultName(u.file), format,
-        u.visibility, props, u.useImport, u.keepOnFailure, u.retries, u.checkedBufferSize());
-    TransferListener listener = u.listener();
+        u.visibility, props, u.useImport, u.keepOnFailure, u.retries,
+        bufferSize(u, UPLOAD_BUFFERS, listener));
     try {
       Session s = connect(u);
       GlanceUpload flow = new GlanceUpload(s.glance(), listener);
@@ -143,6 +144,23 @@ final class GlanceCommands {
       close(listener);
       u.closeLog();
     }
+  }
+
+  /** Buffers of the Glance path on the heap at once: the digest ring (and a download's zeros). */
+  private static final int UPLOAD_BUFFERS = 4;
+
+  private static final int DOWNLOAD_BUFFERS = 5;
+
+  /** --buffer-size, made smaller (with a warning) when that many buffers would not fit the heap. */
+  private static int bufferSize(TransferCommand c, int buffers, TransferListener listener) {
+    int asked = c.checkedBufferSize();
+    int fitted = org.diskferry.transfer.BufferBudget.fit(
+        asked, buffers, org.diskferry.transfer.BufferBudget.heap());
+    if (fitted < asked) {
+      listener.warn(org.diskferry.transfer.BufferBudget.warning(asked, buffers, fitted,
+          "buffers"));
+    }
+    return fitted;
   }
 
   private static void close(TransferListener l) {
@@ -170,7 +188,7 @@ final class GlanceCommands {
       GlanceDownload flow = new GlanceDownload(
           s.glance(), listener, JournalStore.fromEnvironment(c.cli().env), s.cloud().name())
           .retries(c.retryPolicyChecked(), c.retryDelayMillis)
-          .bufferSize(c.checkedBufferSize());
+          .bufferSize(bufferSize(c, DOWNLOAD_BUFFERS, listener));
       if (c.cli().signals) {
         Signals.install(sig -> flow.interrupt("interrupted by " + sig));
       }

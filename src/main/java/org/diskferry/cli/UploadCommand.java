@@ -75,6 +75,13 @@ final class UploadCommand extends TransferCommand {
   String diskFormat;
 
   @Option(
+      names = "--force-disk-format",
+      description =
+          "Glance: publish the image with --disk-format even where the file's contents say"
+              + " otherwise (raw data as qcow2, a qcow2 image as raw, ...).")
+  boolean forceDiskFormat;
+
+  @Option(
       names = "--visibility",
       paramLabel = "VISIBILITY",
       completionCandidates = Candidates.Visibilities.class,
@@ -106,6 +113,8 @@ final class UploadCommand extends TransferCommand {
 
   @Override
   public Integer call() {
+    org.diskferry.transfer.LocalImage.checkNotStdio(file, true);
+    checkName(name);
     if (glance()) {
       return GlanceCommands.upload(this);
     }
@@ -144,8 +153,25 @@ final class UploadCommand extends TransferCommand {
             heartbeat(),
             checkedRangeSize());
     // Check the local file before logging in: bad input should fail fast and touch nothing.
-    org.diskferry.image.ImageInspector.inspect(file);
+    // A file named like qcow2 (or vmdk, ...) that holds no such header is damaged, or raw by
+    // mistake: only -f raw says the user means its bytes as they are.
+    org.diskferry.image.ImageInspector.inspectUpload(
+        file, "raw".equals(format), "upload it with --format raw (or rename it)");
     return transfer(req);
+  }
+
+  /** An empty name, or one with control characters, would make a disk nobody can find by name. */
+  static void checkName(String name) {
+    if (name == null) {
+      return;
+    }
+    if (name.isBlank()) {
+      throw DiskferryException.badInput(
+          "--name is empty; give a name, or leave --name out to use the file name");
+    }
+    if (name.chars().anyMatch(Character::isISOControl)) {
+      throw DiskferryException.badInput("--name must not contain control characters");
+    }
   }
 
   static String defaultName(Path file) {

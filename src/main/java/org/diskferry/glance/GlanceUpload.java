@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.image.ImageInspector;
+import org.diskferry.image.SourceFile;
 import org.diskferry.transfer.TransferInterruptedException;
 import org.diskferry.transfer.TransferListener;
 
@@ -71,7 +72,78 @@ public final class GlanceUpload {
    * @throws DiskferryException BAD_INPUT for a format Glance does not take
    */
   public static String detectDiskFormat(Path file) {
-    String f = ImageInspector.identify(file);
+    return glanceFormat(file, ImageInspector.identify(file));
+  }
+
+  /**
+   * The disk_format to publish {@code file} with, after checking it as the oVirt path does: an
+   * empty file, a damaged qcow2 (truncated, tables pointing outside the file, ...) and a file named
+   * like an image format it does not hold are refused; so is a {@code declared} format that
+   * contradicts the contents (a qcow2 published as raw, or raw data as qcow2, is a known hazard:
+   * the hypervisor reads the image with the wrong driver) unless {@code forced}.
+   *
+   * @param declared {@code --disk-format}, or null to detect it
+   * @param forced {@code --force-disk-format}: publish {@code declared} whatever the contents
+   * @throws DiskferryException BAD_INPUT for anything that must not be published
+   */
+  public static String diskFormatFor(Path file, String declared, boolean forced) {
+    String content = ImageInspector.identify(file);
+    ImageInspector.checkSource(
+        file, content, forced || (declared != null && RAW_CONTENTS.containsKey(declared)),
+        "give --disk-format raw");
+    String format = declared;
+    if (format == null) {
+      format = glanceFormat(file, content);
+    } else if (!forced && !fits(declared, content)) {
+      String detected = content.equals("raw") ? "raw" : glanceName(content);
+      throw DiskferryException.badInput(
+          file + " holds " + describe(content) + " but --disk-format is " + declared + "; Glance"
+              + " would publish it as " + declared + " and hypervisors would read it so. Leave"
+              + " --disk-format out" + (detected == null ? "" : " to publish it as " + detected)
+              + ", or add --force-disk-format if " + declared + " is really meant");
+    }
+    if (format.equals("qcow2") && content.equals("qcow2")) {
+      // The checks of an oVirt upload: damage, backing files, encryption, ...
+      ImageInspector.inspect(file);
+    }
+    return format;
+  }
+
+  /** For each disk_format taking the bytes as they are, the contents (qemu-img's names) it fits. */
+  private static final Map<String, Set<String>> RAW_CONTENTS = Map.of(
+      "raw", Set.of("raw", "iso"),
+      "ami", Set.of("raw", "iso"),
+      "aki", Set.of("raw", "gzip", "xz", "zstd", "bzip2"),
+      "ari", Set.of("raw", "gzip", "xz", "zstd", "bzip2"));
+
+  private static boolean fits(String declared, String content) {
+    Set<String> raw = RAW_CONTENTS.get(declared);
+    if (raw != null) {
+      return raw.contains(content);
+    }
+    return declared.equals(glanceName(content));
+  }
+
+  /** Glance's name for a format qemu-img names {@code content}, or null when it has none. */
+  private static String glanceName(String content) {
+    return switch (content) {
+      case "qcow2", "raw", "iso", "vmdk", "vdi", "vhdx" -> content;
+      case "vpc" -> "vhd";
+      case "parallels" -> "ploop";
+      default -> null;
+    };
+  }
+
+  private static String describe(String content) {
+    return switch (content) {
+      case "raw" -> "raw data (no disk image header)";
+      case "iso" -> "an ISO 9660 image";
+      case "xz", "zstd", "bzip2", "gzip" -> content + "-compressed data";
+      default -> "a " + content + " image";
+    };
+  }
+
+  private static String glanceFormat(Path file, String f) {
     return switch (f) {
       case "qcow2", "raw", "iso", "vmdk", "vdi", "vhdx" -> f;
       case "vpc" -> "vhd";
@@ -87,6 +159,84 @@ public final class GlanceUpload {
     };
   }
 
+  /** Image fields Glance sets itself: giving one gets 403 "Attribute ... is read-only". */
+  private static final Set<String> READ_ONLY = Set.of(
+      "id", "status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
+      "locations", "location", "direct_url", "owner", "created_at", "updated_at", "deleted",
+      "deleted_at", "file", "schema", "self", "stores");
+
+  /** Image fields that have options of their own. */
+  private static final Map<String, String> OWN_OPTIONS = Map.of(
+      "name", "--name",
+      "disk_format", "--disk-format",
+      "visibility", "--visibility",
+      "container_format", "nothing: diskferry uploads disk images as container_format bare");
+
+  /**
+   * Refuses {@code --property} keys that Glance would refuse (with 403, which reads like a
+   * credentials problem) or that other options set, and values of the typed fields that are not
+   * of their type.
+   *
+   * @throws DiskferryException BAD_INPUT naming the property
+   */
+  public static void checkProperties(Map<String, String> properties) {
+    for (Map.Entry<String, String> p : properties.entrySet()) {
+      String key = p.getKey();
+      if (READ_ONLY.contains(key) || key.startsWith("os_glance")) {
+        throw DiskferryException.badInput(
+            "--property " + key + ": Glance sets " + key + " itself (read-only); leave it out");
+      }
+      String own = OWN_OPTIONS.get(key);
+      if (own != null) {
+        throw DiskferryException.badInput(
+            "--property " + key + ": " + (own.startsWith("--") ? "use " + own + " instead" : own));
+      }
+      propertyValue(key, p.getValue());
+    }
+  }
+
+  /**
+   * The JSON value of a property: Glance's typed fields as their type (min_disk and min_ram are
+   * integers, protected and os_hidden booleans, tags a comma-separated list), anything else the
+   * string given.
+   */
+  static Object propertyValue(String key, String value) {
+    switch (key) {
+      case "min_disk", "min_ram" -> {
+        try {
+          int n = Integer.parseInt(value.trim());
+          if (n >= 0) {
+            return n;
+          }
+        } catch (NumberFormatException e) {
+          // below
+        }
+        throw DiskferryException.badInput(
+            "--property " + key + " wants a whole number of " + (key.equals("min_disk") ? "GiB"
+                : "MiB") + " (0 or more), not '" + value + "'");
+      }
+      case "protected", "os_hidden" -> {
+        if (value.equals("true") || value.equals("false")) {
+          return Boolean.valueOf(value);
+        }
+        throw DiskferryException.badInput(
+            "--property " + key + " wants true or false, not '" + value + "'");
+      }
+      case "tags" -> {
+        java.util.List<String> tags = new java.util.ArrayList<>();
+        for (String t : value.split(",")) {
+          if (!t.isBlank()) {
+            tags.add(t.trim());
+          }
+        }
+        return tags;
+      }
+      default -> {
+        return value;
+      }
+    }
+  }
+
   /**
    * Runs the upload.
    *
@@ -96,12 +246,8 @@ public final class GlanceUpload {
   public GlanceResult run(Spec spec) {
     long start = System.nanoTime();
     String format = spec.diskFormat() != null ? spec.diskFormat() : detectDiskFormat(spec.file());
-    long size;
-    try {
-      size = Files.size(spec.file());
-    } catch (IOException e) {
-      throw DiskferryException.badInput(spec.file() + ": " + e.getMessage());
-    }
+    SourceFile source = SourceFile.of(spec.file());
+    long size = source.size();
     if (spec.useImport() && !glance.importMethods().contains("glance-direct")) {
       throw DiskferryException.badInput(
           "--import: this cloud does not offer the glance-direct import method; upload without"
@@ -114,7 +260,7 @@ public final class GlanceUpload {
     if (spec.visibility() != null) {
       fields.put("visibility", spec.visibility());
     }
-    spec.properties().forEach(fields::putIfAbsent);
+    spec.properties().forEach((k, v) -> fields.putIfAbsent(k, propertyValue(k, v)));
     listener.phase("creating image");
     GlanceImage image = glance.create(fields).image();
     String id = image.id();
@@ -122,7 +268,13 @@ public final class GlanceUpload {
     boolean done = false;
     try {
       checkInterrupted(id);
-      HashingFileBody body = send(spec, id, size);
+      HashingFileBody body = send(spec, id, source);
+      if (source.changed()) {
+        // What was sent is no consistent image: it must not stay, --keep-on-failure or not.
+        cleanUp(id, false);
+        done = true;
+        throw source.changedError();
+      }
       if (spec.useImport()) {
         listener.phase("importing");
         glance.startImport(id, "glance-direct");
@@ -177,7 +329,8 @@ public final class GlanceUpload {
   }
 
   /** Sends the data, trying again after a dropped connection or a server error. */
-  private HashingFileBody send(Spec spec, String id, long size) {
+  private HashingFileBody send(Spec spec, String id, SourceFile source) {
+    long size = source.size();
     listener.phase(spec.useImport() ? "staging" : "uploading");
     long delay = 500;
     for (int attempt = 0; ; attempt++) {
@@ -193,6 +346,10 @@ public final class GlanceUpload {
         return body;
       } catch (IOException | DiskferryException e) {
         checkInterrupted(id);
+        if (source.changed()) {
+          // Sending it again would not help: the file is not what it was.
+          throw source.changedError();
+        }
         boolean serverError = e instanceof DiskferryException d
             && d.kind() == DiskferryException.Kind.FAILED && d.getMessage().matches(".*: 5\\d\\d .*");
         // Glance may take in the broken upload only after it looked queued again: 409 on a retry.

@@ -20,6 +20,7 @@ import okio.BufferedSink;
 final class HashingFileBody extends RequestBody {
 
   private static final MediaType OCTETS = MediaType.get("application/octet-stream");
+  private static final int CHUNK = 64 << 10;
 
   private final Path file;
   private final long size;
@@ -88,7 +89,10 @@ final class HashingFileBody extends RequestBody {
           n += r;
         }
         hashing.submit(n);
-        sink.write(buf, 0, n);
+        // A chunk at a time: okio copies what it is given to its heap segments before sending.
+        for (int off = 0; off < n; off += CHUNK) {
+          sink.write(buf, off, Math.min(CHUNK, n - off));
+        }
         sent += n;
         progress.accept(sent);
       }

@@ -81,6 +81,71 @@ public final class ImageInspector {
     }
   }
 
+  /**
+   * Inspects the source of an upload: {@link #inspect}, then {@link #checkSource}; an image whose
+   * virtual size is 0 is refused too.
+   *
+   * @param rawStated the user said the file is raw (the check of its name is skipped)
+   * @param rawHint how to say so, for the message, e.g. "upload it with --format raw"
+   */
+  public static ImageInfo inspectUpload(Path path, boolean rawStated, String rawHint) {
+    ImageInfo info = inspect(path);
+    checkSource(path, info.format() == ImageFormat.QCOW2 ? "qcow2" : "raw", rawStated, rawHint);
+    if (info.virtualSize() == 0) {
+      throw DiskferryException.badInput(
+          path + " is a qcow2 image of virtual size 0; there is nothing to upload");
+    }
+    return info;
+  }
+
+  /**
+   * Refuses what no upload should take, whatever the platform: an empty file, and a file named
+   * like a disk image format ({@code .qcow2}, {@code .vmdk}, ...) whose contents are raw: its
+   * header is damaged or it is not what its name says, and uploading it as raw would turn a broken
+   * image into a disk of garbage without a word.
+   *
+   * @param content the format found in the file, as {@link #identify} names it
+   * @param rawStated the user said the file is raw (the check of its name is skipped)
+   * @param rawHint how to say so, for the message, e.g. "upload it with --format raw"
+   */
+  public static void checkSource(Path path, String content, boolean rawStated, String rawHint) {
+    long size;
+    try {
+      size = Files.size(path);
+    } catch (IOException e) {
+      throw unreadable(path, e);
+    }
+    if (size == 0) {
+      throw DiskferryException.badInput(path + " is empty (0 bytes); there is nothing to upload");
+    }
+    String named = formatByName(path);
+    if (!rawStated && named != null && (content.equals("raw") || content.equals("iso"))) {
+      throw DiskferryException.badInput(
+          path + " is named like a " + named + " image but has no " + named + " header: it is"
+              + " damaged or not " + named + " at all (see: qemu-img info " + shellQuote(
+                  path.toString()) + "); if it really is a raw image, " + rawHint);
+    }
+  }
+
+  /** The format a file name promises by its extension (qemu-img's names), or null. */
+  static String formatByName(Path path) {
+    String file = path.getFileName() == null ? "" : path.getFileName().toString();
+    int dot = file.lastIndexOf('.');
+    if (dot < 0) {
+      return null;
+    }
+    return switch (file.substring(dot + 1).toLowerCase(java.util.Locale.ROOT)) {
+      case "qcow2" -> "qcow2";
+      case "qcow" -> "qcow";
+      case "vmdk" -> "vmdk";
+      case "vdi" -> "vdi";
+      case "vhd", "vpc" -> "vhd";
+      case "vhdx" -> "vhdx";
+      case "qed" -> "qed";
+      default -> null;
+    };
+  }
+
   /** BAD_INPUT for a file that cannot be opened or read, saying why in one line. */
   private static DiskferryException unreadable(Path path, IOException e) {
     if (e instanceof NoSuchFileException) {
@@ -129,6 +194,7 @@ public final class ImageInspector {
             path + " looks like qcow2 but its header cannot be read (" + e.getMessage() + ")");
       }
       check(path, ch, h, fileSize);
+      Qcow2Bounds.check(path, ch, h, fileSize);
       return new ImageInfo(path, ImageFormat.QCOW2, h.size(), fileSize, h);
     }
     String other = otherFormat(head, tail, fileSize);
@@ -263,7 +329,7 @@ public final class ImageInspector {
     }
   }
 
-  private static DiskferryException damaged(Path path, String what) {
+  static DiskferryException damaged(Path path, String what) {
     return DiskferryException.badInput(
         path + " is a damaged qcow2 image (" + what + "); check it with: qemu-img check "
             + shellQuote(path.toString()));

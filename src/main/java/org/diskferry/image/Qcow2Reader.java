@@ -253,7 +253,11 @@ public final class Qcow2Reader implements ImageReader {
     return want;
   }
 
-  /** Reads {@code len} bytes at host offset {@code host}; past the end of the file reads zeros. */
+  /**
+   * Reads {@code len} bytes at host offset {@code host}. The last cluster may be cut short by the
+   * end of the file (QEMU reads the rest as zeros, and so does this); the file ending before the
+   * size it had when it was opened means it shrank meanwhile: an error.
+   */
   private void readData(long host, int len, ByteBuffer dst) throws IOException {
     if (len == 0) {
       return;
@@ -263,8 +267,13 @@ public final class Qcow2Reader implements ImageReader {
     dst.limit(stop);
     try {
       while (dst.hasRemaining()) {
-        int n = ch.read(dst, host + len - dst.remaining());
+        long at = host + len - dst.remaining();
+        int n = ch.read(dst, at);
         if (n < 0) {
+          if (at < fileSize) {
+            throw new java.io.EOFException(
+                path + " became shorter while it was read (" + at + " of " + fileSize + " bytes)");
+          }
           putZeros(dst, dst.remaining());
         }
       }

@@ -34,9 +34,28 @@ final class ByteBufferBody extends RequestBody {
 
   @Override
   public void writeTo(BufferedSink sink) throws IOException {
-    ByteBuffer b = data.duplicate();
-    while (b.hasRemaining()) {
-      sink.write(b);
+    write(sink, data.duplicate());
+  }
+
+  /** Bytes handed to okio at a time: it copies them into its heap segments before sending. */
+  private static final int CHUNK = 64 << 10;
+
+  /**
+   * Writes the buffer's remaining bytes a chunk at a time: okio copies what it is given to the
+   * heap before it sends anything, so one call with a 64 MiB buffer held 64 MiB of heap per worker
+   * (an OutOfMemoryError with 16 workers in the launcher's 128 MiB heap).
+   */
+  static void write(BufferedSink sink, ByteBuffer b) throws IOException {
+    int end = b.limit();
+    try {
+      while (b.position() < end) {
+        b.limit(Math.min(end, b.position() + CHUNK));
+        while (b.hasRemaining()) {
+          sink.write(b);
+        }
+      }
+    } finally {
+      b.limit(end);
     }
   }
 }

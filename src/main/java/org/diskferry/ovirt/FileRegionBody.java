@@ -63,9 +63,7 @@ final class FileRegionBody extends RequestBody {
             "the source file ended at offset " + pos + ", " + remaining + " bytes short of the range");
       }
       buffer.flip();
-      while (buffer.hasRemaining()) {
-        sink.write(buffer);
-      }
+      ByteBufferBody.write(sink, buffer);
       pos += n;
       remaining -= n;
     }

@@ -9,6 +9,20 @@ public final class LocalImage {
 
   private LocalImage() {}
 
+  /**
+   * Refuses {@code -}, which many tools read as stdin or stdout: diskferry reads and writes images
+   * at random offsets, which a pipe cannot do, and must not quietly make a file named {@code -}.
+   * {@code ./-} still names such a file.
+   */
+  public static void checkNotStdio(Path file, boolean upload) {
+    if (file != null && file.toString().equals("-")) {
+      throw DiskferryException.badInput(
+          (upload ? "reading the image from stdin" : "writing the image to stdout")
+              + " is not supported: diskferry moves disk data at random offsets, which a pipe"
+              + " cannot do; give a file name (./- for a file named -)");
+    }
+  }
+
   public static void checkTarget(Path target, boolean force) {
     if (Files.isDirectory(target)) {
       throw DiskferryException.badInput(target + " is a directory; give a file name");

@@ -12,6 +12,7 @@ import org.diskferry.image.ImageInfo;
 import org.diskferry.image.ImageInspector;
 import org.diskferry.image.ImageReader;
 import org.diskferry.image.ImageReaders;
+import org.diskferry.image.SourceFile;
 
 /**
  * Runs one upload or download: asks the backend for a session, splits the image into ranges, moves
@@ -93,6 +94,7 @@ public final class Orchestrator {
     listener.phase("inspecting image");
     Path src = req.localPath();
     ImageInfo info = ImageInspector.inspect(src);
+    SourceFile source = SourceFile.of(src);
     long size = info.virtualSize();
     long fileSize = info.fileSize();
     long modified = LocalFiles.modified(src);
@@ -104,6 +106,8 @@ public final class Orchestrator {
       Journal[] opened = new Journal[1];
       TransferSession session;
       ImageSizing sizing = ImageSizing.of(info, reader, req);
+      // Planned before anything exists on the platform: a table that cannot be read fails here.
+      List<Range> ranges = UploadWork.plan(info, reader, req.rangeSize(), null);
       try {
         session =
             backend.openUpload(
@@ -136,9 +140,12 @@ public final class Orchestrator {
         throw e;
       }
       return driver.drive(
-          session, opened[0], UploadWork.plan(info, reader, req.rangeSize(), null),
-          new UploadWork(pool, reader, session), req, started, null,
-          () -> driver.verify(session, reader));
+          session, opened[0], ranges,
+          new UploadWork(pool, reader, session, source), req, started, null,
+          () -> {
+            source.checkUnchanged();
+            driver.verify(session, reader);
+          });
     } catch (IOException e) {
       throw DiskferryException.badInput("cannot read " + src + ": " + e.getMessage());
     }
@@ -259,11 +266,15 @@ public final class Orchestrator {
     }
     if (j.direction() == Direction.UPLOAD) {
       ImageInfo info = ImageInspector.inspect(local);
+      SourceFile source = SourceFile.of(local);
       try (ImageReader reader = ImageReaders.open(info)) {
         return driver.drive(
             session, j, UploadWork.plan(info, reader, req.rangeSize(), j),
-            new UploadWork(pool, reader, session), req, started, null,
-            () -> driver.verify(session, reader));
+            new UploadWork(pool, reader, session, source), req, started, null,
+            () -> {
+              source.checkUnchanged();
+              driver.verify(session, reader);
+            });
       } catch (IOException e) {
         driver.abort(session, e);
         throw DiskferryException.badInput("cannot read " + local + ": " + e.getMessage());

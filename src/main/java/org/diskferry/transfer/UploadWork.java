@@ -11,17 +11,21 @@ import org.diskferry.image.ImageFormat;
 import org.diskferry.image.ImageInfo;
 import org.diskferry.image.ImageReader;
 import org.diskferry.image.RawReader;
+import org.diskferry.image.SourceFile;
 
 /** Reads the source range by range; zero blocks are skipped or zeroed, never sent as data. */
 final class UploadWork implements WorkerPool.RangeWork {
   private final WorkerPool pool;
   private final ImageReader in;
   private final TransferSession session;
+  private final SourceFile source;
 
-  UploadWork(WorkerPool pool, ImageReader in, TransferSession session) {
+  /** @param source the source as it was when the upload began: a change fails the upload */
+  UploadWork(WorkerPool pool, ImageReader in, TransferSession session, SourceFile source) {
     this.pool = pool;
     this.in = in;
     this.session = session;
+    this.source = source;
   }
 
   /**
@@ -78,7 +82,14 @@ final class UploadWork implements WorkerPool.RangeWork {
       }
       int n = (int) Math.min(buffer.capacity(), range.end() - pos);
       buffer.clear().limit(n);
-      readFully(in, buffer, pos);
+      try {
+        readFully(in, buffer, pos);
+      } catch (IOException e) {
+        if (source.changed()) {
+          throw source.changedError();
+        }
+        throw e;
+      }
       buffer.flip();
       // Zeros at either end of the buffer, in 64 KiB blocks, are not sent either: data at odd
       // places in a sparse image then costs the disk about its own size, not whole buffers.
@@ -119,6 +130,8 @@ final class UploadWork implements WorkerPool.RangeWork {
     if (zeroStart >= 0) {
       zero(data, zeroStart, range.end() - zeroStart);
     }
+    // What was read must be what the file held when the upload began.
+    source.checkUnchanged();
     return sent;
   }
 

@@ -182,7 +182,7 @@ final class WorkerPool {
     try (Heartbeat heartbeat =
         Heartbeat.start(session, req.heartbeat(), progress, listener, keeper)) {
       Future<?>[] futures = new Future<?>[workers];
-      int bufferSize = (int) Math.min(req.bufferSize(), Math.max(4096, req.rangeSize()));
+      int bufferSize = bufferSize(req, workers);
       for (int i = 0; i < workers; i++) {
         futures[i] =
             pool.submit(
@@ -232,6 +232,19 @@ final class WorkerPool {
           "transfer " + session.transferId() + " failed while moving data: " + describe(f));
     }
     return wire.get();
+  }
+
+  private final java.util.concurrent.atomic.AtomicBoolean bufferWarned =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Each worker's buffer: what was asked, within the direct memory this process has for it. */
+  private int bufferSize(TransferRequest req, int workers) {
+    int asked = (int) Math.min(req.bufferSize(), Math.max(4096, req.rangeSize()));
+    int fitted = BufferBudget.fit(asked, workers, BufferBudget.direct());
+    if (fitted < asked && bufferWarned.compareAndSet(false, true)) {
+      listener.warn(BufferBudget.warning(asked, workers, fitted, "workers"));
+    }
+    return Math.min(asked, fitted);
   }
 
   /** Checks for an interrupt request; ends the session and throws when there is one. */

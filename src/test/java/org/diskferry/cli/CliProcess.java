@@ -17,8 +17,15 @@ final class CliProcess {
   private CliProcess() {}
 
   static Process start(Map<String, String> env, Path stderr, String... args) throws IOException {
+    return start(List.of(), env, stderr, args);
+  }
+
+  /** With JVM options, e.g. the launcher's heap size. */
+  static Process start(List<String> jvmOptions, Map<String, String> env, Path stderr,
+      String... args) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvmOptions);
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add("org.diskferry.cli.Main");

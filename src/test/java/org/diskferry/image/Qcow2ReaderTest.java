@@ -245,7 +245,13 @@ class Qcow2ReaderTest {
     try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.allocate(8).putLong(0, (1L << 63) | (1L << 40)), h.l1TableOffset());
     }
-    try (ImageReader r = ImageReaders.open(p)) {
+    // Inspection refuses it before anything reads it; a reader opened without inspection still
+    // does not read garbage.
+    assertThatThrownBy(() -> ImageReaders.open(p))
+        .isInstanceOf(DiskferryException.class)
+        .hasMessageContaining("damaged qcow2")
+        .hasMessageContaining("L2 table for guest offset 0");
+    try (ImageReader r = new Qcow2Reader(p, h)) {
       assertThatThrownBy(() -> r.read(0, ByteBuffer.allocate(512)))
           .isInstanceOf(IOException.class)
           .hasMessageContaining("damaged qcow2")
