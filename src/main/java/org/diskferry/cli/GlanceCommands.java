@@ -160,7 +160,7 @@ final class GlanceCommands {
   static int download(DownloadCommand d) {
     checkOptions(d, true, List.of(), OVIRT_TRANSFER);
     org.diskferry.transfer.LocalImage.checkTarget(d.file.toAbsolutePath(), d.force);
-    return runDownload(d, dl -> dl.run(d.disk, d.file));
+    return runDownload(d, dl -> dl.force(d.force).run(d.disk, d.file));
   }
 
   private static int runDownload(TransferCommand c, Function<GlanceDownload, GlanceResult> job) {
@@ -253,7 +253,7 @@ final class GlanceCommands {
         r.root.cloud = j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
       }
       try {
-        runDownload(r, dl -> dl.resume(j));
+        runDownload(r, dl -> dl.force(r.force).resume(j));
       } catch (DiskferryException e) {
         if (todo.size() == 1) {
           throw e;

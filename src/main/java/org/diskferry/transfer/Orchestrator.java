@@ -148,6 +148,17 @@ public final class Orchestrator {
     long started = System.nanoTime();
     Path target = req.localPath().toAbsolutePath();
     LocalImage.checkTarget(target, req.force());
+    try (TargetLock lock = lockTarget(target)) {
+      return download(req, target, started);
+    }
+  }
+
+  /** Holds the target of a download for this run (with journals; see {@link TargetLock}). */
+  private TargetLock lockTarget(Path target) {
+    return journals == null ? null : TargetLock.acquire(journals, target);
+  }
+
+  private TransferResult download(TransferRequest req, Path target, long started) {
     Path part = LocalFiles.partFile(target);
     pool.checkInterrupted(null);
     Journal[] opened = new Journal[1];
@@ -194,10 +205,29 @@ public final class Orchestrator {
           "transfer " + transferId + " belongs to " + j.endpoint() + ", not "
               + backend.endpoint() + "; use --engine-url " + j.endpoint());
     }
+    if (j.direction() == Direction.DOWNLOAD) {
+      try (TargetLock lock = lockTarget(Path.of(j.localPath()))) {
+        return resume(j, req, started);
+      }
+    }
+    return resume(j, req, started);
+  }
+
+  private TransferResult resume(Journal j, TransferRequest req, long started) {
+    String transferId = j.transferId();
     Path local = Path.of(j.localPath());
     if (j.direction() == Direction.UPLOAD) {
       LocalFiles.checkUnchanged(j, local);
     } else {
+      try {
+        LocalImage.checkFormatFits(j.format(), j.size(), j.diskId());
+      } catch (DiskferryException e) {
+        // Left by an older version, which created the transfer before it knew: kept for the
+        // person to look at and drop, and named so that it does not fail resume --all unseen.
+        throw DiskferryException.failed(
+            "journal " + journals.file(transferId) + " cannot be resumed: " + e.getMessage()
+                + "; drop it with 'diskferry cancel " + transferId + "'");
+      }
       if (Files.exists(local) && !Files.exists(LocalFiles.partFile(local))) {
         // Stopped after the file got its final name: the download was complete.
         journals.delete(transferId);
@@ -302,7 +332,8 @@ public final class Orchestrator {
       for (Range r : Range.split(extents, req.rangeSize())) {
         todo.addAll(resumed ? j.remaining(r) : List.of(r));
       }
-      return driver.drive(
+      try {
+        return driver.drive(
           session,
           j,
           todo,
@@ -325,14 +356,13 @@ public final class Orchestrator {
           },
           // Only a finished transfer makes the file take its final name, so a file under that
           // name is always complete, and a partial file always has a journal that resumes it.
-          () -> {
-            try {
-              LocalFiles.moveIntoPlace(part, target, req.force() || resumed);
-            } catch (IOException e) {
-              throw DiskferryException.failed("cannot write " + target + ": " + e.getMessage());
-            }
-          },
+          () -> LocalFiles.finishDownload(part, target, req.force()),
           () -> LocalFiles.deletePart(part, listener));
+      } catch (LocalWriteException e) {
+        // The driver ended the transfer and removed the partial file and its journal: writing
+        // again cannot succeed until the person frees space (or mends the disk).
+        throw LocalFiles.writeFailed(e, part, DownloadWork.dataBytes(extents), session.transferId());
+      }
     } catch (IOException e) {
       throw DiskferryException.failed("cannot write " + part + ": " + WorkerPool.describe(e));
     }

@@ -101,6 +101,7 @@ final class SessionDriver {
                     ? () -> pool.withRetries("flush", () -> session.data().flush())
                     : () -> localSync.force(false),
                 listener);
+    boolean completed = false;
     try {
       if (keeper != null) {
         keeper.save();
@@ -117,6 +118,7 @@ final class SessionDriver {
       }
       beforeComplete.run();
       String phase = session.complete(listener);
+      completed = true;
       afterComplete.run();
       if (keeper != null) {
         keeper.delete();
@@ -151,6 +153,14 @@ final class SessionDriver {
                   ? " (the data connection to the server was lost)"
                   : ""));
     } catch (RuntimeException | Error e) {
+      if (completed) {
+        // The platform finished the transfer; only the local step after it failed (a target
+        // that appeared meanwhile): the data stays where the error says, nothing to resume.
+        if (keeper != null) {
+          keeper.delete();
+        }
+        throw e;
+      }
       end(session, keeper, e, onAbort);
       throw e;
     } finally {
