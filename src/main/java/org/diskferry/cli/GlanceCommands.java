@@ -172,7 +172,11 @@ final class GlanceCommands {
           .retries(c.retryPolicyChecked(), c.retryDelayMillis)
           .bufferSize(c.checkedBufferSize());
       if (c.cli().signals) {
-        Signals.install(sig -> flow.interrupt("interrupted by " + sig));
+        Signals.install(
+            sig -> flow.interrupt("interrupted by " + sig),
+            sig -> "interrupted again by " + sig + "; the partial file and its journal are kept"
+                + ": 'diskferry --cloud " + s.cloud().name() + " resume --all' continues",
+            c.err());
       }
       GlanceResult r = job.apply(flow);
       close(listener);

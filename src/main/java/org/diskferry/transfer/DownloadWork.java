@@ -58,6 +58,9 @@ final class DownloadWork implements WorkerPool.RangeWork {
   @Override
   public long move(Range range, ByteBuffer buffer, LongConsumer moved) throws IOException {
     if (!range.zero()) {
+      if (pool.interruptReason() != null) {
+        throw new WorkerPool.Stopped(); // not a new request once interrupted
+      }
       pool.withRetries(
           "GET bytes " + range.start() + "-" + (range.end() - 1),
           () ->

@@ -35,6 +35,8 @@ public final class Orchestrator {
   private final JournalStore journals;
   private final WorkerPool pool;
   private final SessionDriver driver;
+  /** The direction of the transfer being run (for {@link #stopNow}). */
+  private volatile Direction direction;
 
   public Orchestrator(Backend backend, TransferListener listener) {
     this(backend, listener, RetryPolicy.DEFAULT, null, true);
@@ -79,12 +81,64 @@ public final class Orchestrator {
     pool.interrupt(reason);
   }
 
+  /**
+   * Stops now, when waiting for {@link #interrupt} to take its course is not wanted (a second
+   * signal): ends the open session on the platform as an interrupt would (a download finalized,
+   * an upload paused, or cancelled without journals), waiting at most {@code deadline}, and says
+   * in one line what was left. Safe to call from any thread while {@link #run} goes on; the
+   * caller ends the process afterwards.
+   */
+  public String stopNow(String reason, java.time.Duration deadline) {
+    pool.interrupt(reason);
+    TransferSession s = pool.current();
+    if (s == null) {
+      return reason + "; no transfer was open";
+    }
+    String id = s.transferId();
+    boolean suspend = driver.suspendsOnInterrupt();
+    boolean upload = direction == Direction.UPLOAD;
+    java.util.concurrent.CompletableFuture<Void> ended =
+        java.util.concurrent.CompletableFuture.runAsync(
+            () -> {
+              TransferListener quiet = new TransferListener() {};
+              if (suspend) {
+                s.suspend(quiet);
+              } else {
+                s.abort(new TransferInterruptedException(reason, id), quiet);
+              }
+            },
+            r -> {
+              Thread t = new Thread(r, "diskferry-stop");
+              t.setDaemon(true);
+              t.start();
+            });
+    try {
+      ended.get(deadline.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      return reason + "; transfer " + id + " did not end within " + deadline.toSeconds()
+          + " s: check it with 'diskferry status " + id + "' and end it with 'diskferry cancel "
+          + id + "'";
+    } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+      Throwable c = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      return reason + "; could not end transfer " + id + " (" + WorkerPool.describe(c)
+          + "): check it with 'diskferry status " + id + "' and end it with 'diskferry cancel "
+          + id + "'";
+    }
+    if (!suspend) {
+      return reason + "; transfer " + id + " was " + (upload ? "cancelled" : "finalized");
+    }
+    return reason + "; transfer " + id + " was " + (upload ? "paused" : "finalized")
+        + ": run 'diskferry resume " + id + "' to continue or 'diskferry cancel " + id
+        + "' to drop it";
+  }
+
   /** The session being driven, if one is open (for signal handlers that want to report its id). */
   public TransferSession currentSession() {
     return pool.current();
   }
 
   public TransferResult run(TransferRequest request) {
+    direction = request.direction();
     return request.direction() == Direction.UPLOAD ? upload(request) : download(request);
   }
 
@@ -205,6 +259,7 @@ public final class Orchestrator {
           "transfer " + transferId + " belongs to " + j.endpoint() + ", not "
               + backend.endpoint() + "; use --engine-url " + j.endpoint());
     }
+    direction = j.direction();
     if (j.direction() == Direction.DOWNLOAD) {
       try (TargetLock lock = lockTarget(Path.of(j.localPath()))) {
         return resume(j, req, started);

@@ -38,6 +38,11 @@ final class SessionDriver {
     this.pool = pool;
   }
 
+  /** True when an interrupted session is suspended for a resume rather than ended for good. */
+  boolean suspendsOnInterrupt() {
+    return !cancelOnInterrupt;
+  }
+
   /** Turns the comparison of {@link #verify} on or off ({@code --verify}). */
   void verifyChecksums(boolean on) {
     this.verify = on;
