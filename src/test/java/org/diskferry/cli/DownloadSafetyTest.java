@@ -66,15 +66,6 @@ class DownloadSafetyTest {
     return JournalStore.fromEnvironment(fx.env());
   }
 
-  static EngineClient engine() {
-    return EngineClient.login(
-        org.diskferry.http.HttpClientFactory.create(
-            org.diskferry.http.TlsOptions.caFile(fx.sandbox.caFile()), null),
-        fx.sandbox.engineUrl(),
-        fx.sandbox.username(),
-        fx.sandbox.password().toCharArray());
-  }
-
   static List<String> errorLines(String stderr) {
     return stderr.lines().filter(l -> l.startsWith("diskferry: error:")).toList();
   }
@@ -88,6 +79,33 @@ class DownloadSafetyTest {
                     && !r.path().endsWith("/checksum") && gets.incrementAndGet() > healthy
                 ? FaultHook.Action.stall(stall)
                 : null);
+  }
+
+  /**
+   * Starts {@code diskferry download} of the 16 MiB disk in a child process (one worker, ranges
+   * of {@code rangeSize}), and returns once its data moves.
+   */
+  static Process startDownload(Path target, Path err, String rangeSize) throws IOException {
+    Process p = CliProcess.start(fx.env(), err, "download", disk16, target.toString(),
+        "--workers", "1", "--range-size", rangeSize, "--buffer-size", "64K");
+    try {
+      CliProcess.awaitOutput(err, "downloading");
+    } catch (RuntimeException e) {
+      p.destroyForcibly();
+      throw e;
+    }
+    return p;
+  }
+
+  /** Waits for the child to end (at most a minute) and returns the milliseconds it took. */
+  static long awaitEnd(Process p) throws InterruptedException {
+    long t0 = System.nanoTime();
+    try {
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the child ended").isTrue();
+    } finally {
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+    return (System.nanoTime() - t0) / 1_000_000;
   }
 
   static Optional<String> transferOf(String disk) throws IOException {
@@ -196,7 +214,7 @@ class DownloadSafetyTest {
         oddTarget.toString(), 0, 0, (1 << 20) + 100, false, false, List.of(), 1000)
         .withFormat("qcow2"));
     String goodId;
-    try (EngineClient engine = engine()) {
+    try (EngineClient engine = fx.engine()) {
       var t = engine.createTransfer(
           new org.diskferry.ovirt.TransferSpec(goodDisk, "download", null, null, null));
       goodId = t.id();
@@ -226,22 +244,19 @@ class DownloadSafetyTest {
     Path target = dir.resolve("twice.img");
     Path err = dir.resolve("twice.err");
     stallReadsAfter(1, Duration.ofMillis(300));
-    Process first = CliProcess.start(fx.env(), err, "download", disk16, target.toString(),
-        "--workers", "1", "--range-size", "1M", "--buffer-size", "64K");
+    Process first = startDownload(target, err, "1M");
+    Result second;
     try {
-      CliProcess.awaitOutput(err, "downloading");
-      Result second = fx.run("download", disk16, target.toString());
-      assertThat(second.exit()).as(second.toString()).isEqualTo(5);
-      assertThat(errorLines(second.err())).as(second.toString()).containsExactly(
-          "diskferry: error: " + target + " is being written by another diskferry (its"
-              + " twice.img.part is locked); wait until that one ends, or stop it");
-      fx.sandbox.setFaultHook(null);
-      assertThat(first.waitFor(120, TimeUnit.SECONDS)).isTrue();
-      String text = Files.readString(err, StandardCharsets.UTF_8);
-      assertThat(first.exitValue()).as(text).isZero();
+      second = fx.run("download", disk16, target.toString());
     } finally {
-      first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      fx.sandbox.setFaultHook(null);
+      awaitEnd(first);
     }
+    assertThat(second.exit()).as(second.toString()).isEqualTo(5);
+    assertThat(errorLines(second.err())).as(second.toString()).containsExactly(
+        "diskferry: error: " + target + " is being written by another diskferry (its"
+            + " twice.img.part is locked); wait until that one ends, or stop it");
+    assertThat(first.exitValue()).as(Files.readString(err, StandardCharsets.UTF_8)).isZero();
     assertThat(Files.mismatch(src16, target)).isEqualTo(-1L);
     assertThat(dir.resolve("twice.img.part")).doesNotExist();
     assertThat(journals().list()).isEmpty();
@@ -253,14 +268,11 @@ class DownloadSafetyTest {
     Path target = dir.resolve("appears.img");
     Path err = dir.resolve("appears.err");
     stallReadsAfter(1, Duration.ofMillis(200));
-    Process p = CliProcess.start(fx.env(), err, "download", disk16, target.toString(),
-        "--workers", "1", "--range-size", "1M", "--buffer-size", "64K");
+    Process p = startDownload(target, err, "1M");
     try {
-      CliProcess.awaitOutput(err, "downloading");
       Files.writeString(target, "someone else's file\n");
-      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
     } finally {
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      awaitEnd(p);
     }
     String text = Files.readString(err, StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(text).isEqualTo(5);
@@ -282,18 +294,13 @@ class DownloadSafetyTest {
     Path err = dir.resolve("sigint.err");
     // One range of 8 MiB moves, the next hangs for 40 s (a link that went slow).
     stallReadsAfter(1, Duration.ofSeconds(40));
-    Process p = CliProcess.start(fx.env(), err, "download", disk16, target.toString(),
-        "--workers", "1", "--range-size", "8M");
     long took;
+    Process p = startDownload(target, err, "8M");
     try {
-      CliProcess.awaitOutput(err, "downloading");
       Thread.sleep(1500); // the second range is in flight
-      long t0 = System.nanoTime();
       CliProcess.signal(p, "INT");
-      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      took = (System.nanoTime() - t0) / 1_000_000;
     } finally {
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      took = awaitEnd(p);
     }
     fx.sandbox.setFaultHook(null);
     String text = Files.readString(err, StandardCharsets.UTF_8);
@@ -335,20 +342,15 @@ class DownloadSafetyTest {
           }
           return null;
         });
-    Process p = CliProcess.start(fx.env(), err, "download", disk16, target.toString(),
-        "--workers", "1", "--range-size", "1M", "--buffer-size", "64K");
+    Process p = startDownload(target, err, "1M");
     long took;
     try {
-      CliProcess.awaitOutput(err, "downloading");
       CliProcess.signal(p, "INT");
       Poll.until(Duration.ofSeconds(30), "the first finalize",
           () -> finalizes.get() >= 1 ? Optional.of(true) : Optional.empty());
-      long t0 = System.nanoTime();
       CliProcess.signal(p, "INT");
-      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      took = (System.nanoTime() - t0) / 1_000_000;
     } finally {
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      took = awaitEnd(p);
     }
     String text = Files.readString(err, StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(text).isEqualTo(130);
