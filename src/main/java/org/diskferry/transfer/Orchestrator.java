@@ -371,6 +371,19 @@ public final class Orchestrator {
       file = DownloadFile.open(j.format(), part, session.size(), extents, j.done().isEmpty());
     } catch (IOException | RuntimeException e) {
       driver.abort(session, e);
+      if (!j.done().isEmpty()) {
+        throw DiskferryException.failed(
+            "cannot write " + part + ": " + WorkerPool.describe(e) + "; 'diskferry resume "
+                + session.transferId() + "' continues once it can be written");
+      }
+      // Nothing done to keep: a resume would only fail the same way, so nothing offers one.
+      LocalFiles.deletePart(part, listener);
+      forget(j);
+      if (e instanceof IOException io) {
+        throw LocalFiles.writeFailed(
+            new LocalWriteException(part, io), part, DownloadWork.dataBytes(extents),
+            session.transferId());
+      }
       throw DiskferryException.failed("cannot write " + part + ": " + WorkerPool.describe(e));
     }
     if (file.restarted()) {

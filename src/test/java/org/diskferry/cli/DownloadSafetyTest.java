@@ -130,6 +130,21 @@ class DownloadSafetyTest {
     return p.exitValue();
   }
 
+  /** Writes {@code file} until its file system is full. */
+  private static void fill(Path file) throws IOException {
+    byte[] block = new byte[64 << 10];
+    java.util.Arrays.fill(block, (byte) 1);
+    try (var out = Files.newOutputStream(file)) {
+      while (true) {
+        out.write(block);
+      }
+    } catch (IOException e) {
+      if (!String.valueOf(e.getMessage()).contains("No space left")) {
+        throw e;
+      }
+    }
+  }
+
   @Test
   void aFullFileSystemFailsTheDownloadAtOnceAndLeavesNothingBehind() throws Exception {
     assumeTrue("true".equals(System.getenv("CI")) && "root".equals(System.getProperty("user.name")),
@@ -160,6 +175,19 @@ class DownloadSafetyTest {
       assertThat(small.resolve("back.img.part")).doesNotExist();
       assertThat(journals().list()).isEmpty();
       // Finalized: the disk is not left locked.
+      assertThat(fx.sandbox.diskStatus(disk16)).contains("ok");
+
+      // A file system with no room at all: the partial file cannot even be laid out.
+      fill(small.resolve("filler"));
+      Result none = fx.run("download", disk16, target.toString());
+      assertThat(none.exit()).as(none.toString()).isEqualTo(1);
+      assertThat(errorLines(none.err())).as(none.toString()).hasSize(1);
+      assertThat(errorLines(none.err()).get(0))
+          .startsWith("diskferry: error: cannot write " + target + ".part: No space left on"
+              + " device; the download needs 16.0 MiB there and 0.0 MiB is free")
+          .contains("removed the partial file");
+      assertThat(small.resolve("back.img.part")).doesNotExist();
+      assertThat(journals().list()).isEmpty();
       assertThat(fx.sandbox.diskStatus(disk16)).contains("ok");
     } finally {
       sh("umount", small.toString());
