@@ -66,6 +66,12 @@ class DownloadSafetyTest {
     return JournalStore.fromEnvironment(fx.env());
   }
 
+  /** No journal is left, and the disk is not locked (its transfer was ended). */
+  static void assertNoJournalAndDiskFree() {
+    assertThat(journals().list()).isEmpty();
+    assertThat(fx.sandbox.diskStatus(disk16)).contains("ok");
+  }
+
   static List<String> errorLines(String stderr) {
     return stderr.lines().filter(l -> l.startsWith("diskferry: error:")).toList();
   }
@@ -187,8 +193,7 @@ class DownloadSafetyTest {
               + " device; the download needs 16.0 MiB there and 0.0 MiB is free")
           .contains("removed the partial file");
       assertThat(small.resolve("back.img.part")).doesNotExist();
-      assertThat(journals().list()).isEmpty();
-      assertThat(fx.sandbox.diskStatus(disk16)).contains("ok");
+      assertNoJournalAndDiskFree();
     } finally {
       sh("umount", small.toString());
     }
@@ -287,8 +292,7 @@ class DownloadSafetyTest {
     assertThat(first.exitValue()).as(Files.readString(err, StandardCharsets.UTF_8)).isZero();
     assertThat(Files.mismatch(src16, target)).isEqualTo(-1L);
     assertThat(dir.resolve("twice.img.part")).doesNotExist();
-    assertThat(journals().list()).isEmpty();
-    assertThat(fx.sandbox.diskStatus(disk16)).contains("ok");
+    assertNoJournalAndDiskFree();
   }
 
   @Test
@@ -310,8 +314,7 @@ class DownloadSafetyTest {
             + " download again with --force)");
     assertThat(Files.readString(target)).isEqualTo("someone else's file\n");
     assertThat(Files.mismatch(src16, dir.resolve("appears.img.part"))).isEqualTo(-1L);
-    assertThat(journals().list()).isEmpty();
-    assertThat(fx.sandbox.diskStatus(disk16)).contains("ok");
+    assertNoJournalAndDiskFree();
   }
 
   // ------------------------------------------------------- signals during a slow range (item 5)
@@ -399,5 +402,57 @@ class DownloadSafetyTest {
     assertThat(r.exit()).as(r.toString()).isZero();
     assertThat(Files.mismatch(src16, target)).isEqualTo(-1L);
     assertThat(journals().list()).isEmpty();
+  }
+
+  @Test
+  void aSecondSignalDuringAnUploadPausesItAndSaysSo() throws Exception {
+    Path src = SandboxFixture.image(dir.resolve("up2sig.img"), 8 << 20, 12, false);
+    Path err = dir.resolve("up2sig.err");
+    AtomicInteger pauses = new AtomicInteger();
+    // Data moves slowly, and the engine takes its time over the first pause.
+    fx.sandbox.setFaultHook(
+        r -> {
+          if (r.dataPlane() && r.method().equals("PUT")) {
+            return FaultHook.Action.stall(Duration.ofMillis(300));
+          }
+          if (r.method().equals("POST") && r.path().endsWith("/pause")
+              && pauses.incrementAndGet() == 1) {
+            return FaultHook.Action.stall(Duration.ofSeconds(20));
+          }
+          return null;
+        });
+    Process p = CliProcess.start(fx.env(), err, "upload", src.toString(), "--name", "up2sig",
+        "--workers", "1", "--range-size", "1M", "--buffer-size", "64K");
+    long took;
+    try {
+      CliProcess.awaitOutput(err, "uploading");
+      CliProcess.signal(p, "TERM");
+      Poll.until(Duration.ofSeconds(30), "the first pause",
+          () -> pauses.get() >= 1 ? Optional.of(true) : Optional.empty());
+      CliProcess.signal(p, "TERM");
+    } finally {
+      took = awaitEnd(p);
+    }
+    String text = Files.readString(err, StandardCharsets.UTF_8);
+    assertThat(p.exitValue()).as(text).isEqualTo(143);
+    assertThat(took).as(text).isLessThan(15_000);
+    List<Journal> left = journals().list();
+    assertThat(left).as(text).hasSize(1);
+    String id = left.get(0).transferId();
+    assertThat(errorLines(text)).as(text).containsExactly(
+        "diskferry: error: interrupted again by SIGTERM; transfer " + id + " was paused: run"
+            + " 'diskferry resume " + id + "' to continue or 'diskferry cancel " + id
+            + "' to drop it");
+    assertThat(fx.sandbox.transferPhase(id)).contains("paused_user");
+    fx.sandbox.setFaultHook(null);
+
+    Result r = fx.run("-o", "json", "resume", id);
+    assertThat(r.exit()).as(r.toString()).isZero();
+    String disk = Json.mapper().readTree(r.out()).get("disk_id").asText();
+    assertThat(journals().list()).isEmpty();
+    Path back = dir.resolve("up2sig-back.img");
+    Result down = fx.run("download", disk, back.toString());
+    assertThat(down.exit()).as(down.toString()).isZero();
+    assertThat(Files.mismatch(src, back)).isEqualTo(-1L);
   }
 }
