@@ -178,7 +178,7 @@ final class GlanceCommands {
   static int download(DownloadCommand d) {
     checkOptions(d, true, List.of(), OVIRT_TRANSFER);
     org.diskferry.transfer.LocalImage.checkTarget(d.file.toAbsolutePath(), d.force);
-    return runDownload(d, dl -> dl.run(d.disk, d.file));
+    return runDownload(d, dl -> dl.force(d.force).run(d.disk, d.file));
   }
 
   private static int runDownload(TransferCommand c, Function<GlanceDownload, GlanceResult> job) {
@@ -190,7 +190,11 @@ final class GlanceCommands {
           .retries(c.retryPolicyChecked(), c.retryDelayMillis)
           .bufferSize(bufferSize(c, DOWNLOAD_BUFFERS, listener));
       if (c.cli().signals) {
-        Signals.install(sig -> flow.interrupt("interrupted by " + sig));
+        Signals.install(
+            sig -> flow.interrupt("interrupted by " + sig),
+            sig -> "interrupted again by " + sig + "; the partial file and its journal are kept"
+                + ": 'diskferry --cloud " + s.cloud().name() + " resume --all' continues",
+            c.err());
       }
       GlanceResult r = job.apply(flow);
       close(listener);
@@ -271,7 +275,7 @@ final class GlanceCommands {
         r.root.cloud = j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
       }
       try {
-        runDownload(r, dl -> dl.resume(j));
+        runDownload(r, dl -> dl.force(r.force).resume(j));
       } catch (DiskferryException e) {
         if (todo.size() == 1) {
           throw e;

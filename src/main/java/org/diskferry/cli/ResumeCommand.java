@@ -67,33 +67,32 @@ final class ResumeCommand extends TransferCommand {
       out().println("nothing to resume");
       return 0;
     }
+    if (!which.all) {
+      return resumeOne(store, which.transferId);
+    }
+    // Each journal on its own: one that cannot be resumed is named (and kept), the others go on,
+    // and the run fails at the end.
     int worst = 0;
     for (String id : ids) {
-      Journal j =
-          store
-              .load(id)
-              .orElseThrow(
-                  () ->
-                      DiskferryException.notFound(
-                          "no journal of transfer " + id + " in " + store.dir()
-                              + "; nothing to resume"));
-      current = Path.of(j.localPath());
-      TransferRequest req =
-          new TransferRequest(
-              j.direction(), current, j.diskId(), null, null, null, false, null,
-              checkedWorkers(), checkedBufferSize(), host, useProxy, null, null, force,
-              heartbeat(), checkedRangeSize());
-      if (!which.all) {
-        return execute(o -> o.resume(id, req));
-      }
       try {
-        execute(o -> o.resume(id, req));
+        resumeOne(store, id);
       } catch (DiskferryException e) {
         err().println("diskferry: error: " + e.getMessage());
         worst = Math.max(worst, e.kind().exitCode());
       }
     }
     return worst;
+  }
+
+  private int resumeOne(JournalStore store, String id) {
+    Journal j = load(store, id);
+    current = Path.of(j.localPath());
+    TransferRequest req =
+        new TransferRequest(
+            j.direction(), current, j.diskId(), null, null, null, false, null,
+            checkedWorkers(), checkedBufferSize(), host, useProxy, null, null, force,
+            heartbeat(), checkedRangeSize());
+    return execute(o -> o.resume(id, req));
   }
 
   private static Journal load(JournalStore store, String id) {

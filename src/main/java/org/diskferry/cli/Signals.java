@@ -1,13 +1,18 @@
 package org.diskferry.cli;
 
+import java.io.PrintStream;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * SIGINT and SIGTERM handling for a running transfer: the first signal asks the transfer to stop
- * cleanly; a second one ends the process at once.
+ * cleanly; a second one stops it now (what is open on the platform is ended with a short
+ * deadline), prints one line and ends the process; a third ends it at once.
  */
 final class Signals {
   private static volatile int received;
+  private static final AtomicInteger count = new AtomicInteger();
 
   private Signals() {}
 
@@ -16,19 +21,41 @@ final class Signals {
     return received == 0 ? 130 : 128 + received;
   }
 
-  /** Installs handlers that call {@code onSignal} with the signal's name. */
-  @SuppressWarnings("removal")
+  /** Installs handlers; a second signal ends the process without a word. */
   static void install(Consumer<String> onSignal) {
+    install(onSignal, null, null);
+  }
+
+  /**
+   * Installs handlers that call {@code onSignal} with the signal's name (e.g. {@code SIGINT}).
+   * On a second signal, {@code onSecond} (with the name) ends what is open and returns the line
+   * that is printed on {@code err} as an error before the process ends.
+   */
+  @SuppressWarnings("removal")
+  static void install(Consumer<String> onSignal, UnaryOperator<String> onSecond, PrintStream err) {
     for (String name : new String[] {"INT", "TERM"}) {
       try {
         sun.misc.Signal.handle(
             new sun.misc.Signal(name),
             sig -> {
-              if (received != 0) {
-                Runtime.getRuntime().halt(128 + sig.getNumber());
+              int n = count.incrementAndGet();
+              String what = "SIG" + sig.getName();
+              if (n == 1) {
+                received = sig.getNumber();
+                onSignal.accept(what);
+                return;
               }
-              received = sig.getNumber();
-              onSignal.accept("SIG" + sig.getName());
+              if (n == 2 && onSecond != null) {
+                String line;
+                try {
+                  line = onSecond.apply(what);
+                } catch (RuntimeException e) {
+                  line = "interrupted again by " + what + ": " + e.getMessage();
+                }
+                err.println("diskferry: error: " + line);
+                err.flush();
+              }
+              Runtime.getRuntime().halt(exitCode());
             });
       } catch (IllegalArgumentException | LinkageError e) {
         // The platform does not let us handle it; the JVM default (exit) applies.

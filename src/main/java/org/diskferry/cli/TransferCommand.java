@@ -86,6 +86,9 @@ abstract class TransferCommand extends EngineCommand {
       description = "Bytes per range, the unit of work.")
   String rangeSize;
 
+  /** How long a second signal waits for the open transfer to end before the process ends. */
+  static final java.time.Duration STOP_DEADLINE = java.time.Duration.ofSeconds(10);
+
   int checkedWorkers() {
     if (workers < 1 || workers > 16) {
       throw DiskferryException.badInput("--workers must be between 1 and 16, not " + workers);
@@ -155,7 +158,10 @@ abstract class TransferCommand extends EngineCommand {
               cancelOnInterrupt)
               .verifyChecksums(verify);
       if (cli().signals) {
-        Signals.install(sig -> orchestrator.interrupt("interrupted by " + sig));
+        Signals.install(
+            sig -> orchestrator.interrupt("interrupted by " + sig),
+            sig -> orchestrator.stopNow("interrupted again by " + sig, STOP_DEADLINE),
+            err());
       }
       printResult(job.apply(orchestrator));
       return 0;

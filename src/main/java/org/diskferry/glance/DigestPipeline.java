@@ -127,6 +127,10 @@ final class DigestPipeline implements AutoCloseable {
           futures.clear();
           throw u;
         }
+        if (e.getCause() instanceof org.diskferry.error.DiskferryException d) {
+          futures.clear();
+          throw d; // the writer's local failure (LocalWriteException), as it was thrown
+        }
         throw new IllegalStateException("hashing failed", e.getCause());
       }
     }

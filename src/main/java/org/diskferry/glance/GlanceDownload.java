@@ -4,11 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -20,6 +17,9 @@ import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.JournalStore;
+import org.diskferry.transfer.LocalFiles;
+import org.diskferry.transfer.LocalWriteException;
+import org.diskferry.transfer.TargetLock;
 import org.diskferry.transfer.TransferInterruptedException;
 import org.diskferry.transfer.TransferListener;
 import org.diskferry.transfer.UncachedFile;
@@ -44,6 +44,7 @@ public final class GlanceDownload {
   private int retries = 5;
   private int bufferSize = 4 << 20;
   private long retryDelayMillis = 500;
+  private boolean force;
   private volatile boolean interrupted;
   private volatile String interruptReason;
 
@@ -58,6 +59,12 @@ public final class GlanceDownload {
   public GlanceDownload retries(int n, long firstDelayMillis) {
     retries = n;
     retryDelayMillis = firstDelayMillis;
+    return this;
+  }
+
+  /** Whether the final rename may replace a file that appeared under the target's name. */
+  public GlanceDownload force(boolean on) {
+    force = on;
     return this;
   }
 
@@ -78,16 +85,24 @@ public final class GlanceDownload {
     GlanceImage image = glance.resolve(idOrName);
     checkDownloadable(image);
     Path abs = target.toAbsolutePath();
-    long now = System.currentTimeMillis();
-    Journal j = new Journal(
-        Journal.VERSION, image.id(), image.id(), Direction.DOWNLOAD, JOURNAL_PREFIX + cloud,
-        abs.toString(), 0, 0, image.size(), false, false, List.of(), now);
-    save(j);
-    return fetch(image, j, 0);
+    try (TargetLock lock = TargetLock.acquire(journals, abs)) {
+      long now = System.currentTimeMillis();
+      Journal j = new Journal(
+          Journal.VERSION, image.id(), image.id(), Direction.DOWNLOAD, JOURNAL_PREFIX + cloud,
+          abs.toString(), 0, 0, image.size(), false, false, List.of(), now);
+      save(j);
+      return fetch(image, j, 0);
+    }
   }
 
   /** Continues the download recorded in a journal. */
   public GlanceResult resume(Journal j) {
+    try (TargetLock lock = TargetLock.acquire(journals, Path.of(j.localPath()))) {
+      return resumeLocked(j);
+    }
+  }
+
+  private GlanceResult resumeLocked(Journal j) {
     Path part = j.partFile();
     GlanceImage image = glance.find(j.diskId()).orElse(null);
     if (image == null) {
@@ -267,9 +282,17 @@ public final class GlanceDownload {
       out.force(true);
       List<String> hex = hashing.finish();
       actual = hex.isEmpty() ? null : hex.get(0);
-    } catch (IOException | UncheckedIOException e) {
-      IOException cause = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
-      throw DiskferryException.failed("cannot write " + part + ": " + cause.getMessage());
+    } catch (IOException | UncheckedIOException | LocalWriteException e) {
+      // Local: the partial file could not be written (a full, read-only or failing disk). No
+      // retry or resume can mend that, so the partial file and its journal go.
+      LocalWriteException local = e instanceof LocalWriteException l ? l
+          : new LocalWriteException(part,
+              e instanceof UncheckedIOException u ? u.getCause() : (IOException) e);
+      if (hashing != null) {
+        quiesce(hashing);
+      }
+      forget(journal, part);
+      throw LocalFiles.writeFailed(local, part, size, null);
     } finally {
       if (hashing != null) {
         hashing.close();
@@ -285,8 +308,11 @@ public final class GlanceDownload {
     if (check == null) {
       listener.warn("image " + image.id() + " has no checksum; the download is not verified");
     }
-    rename(part, target);
-    journals.delete(journal.transferId());
+    try {
+      LocalFiles.finishDownload(part, target, force);
+    } finally {
+      journals.delete(journal.transferId());
+    }
     return new GlanceResult(
         false, image, target, size, (System.nanoTime() - start) / 1e9,
         check != null && check.name().equals("md5") ? actual : null,
@@ -461,25 +487,4 @@ public final class GlanceDownload {
     }
   }
 
-  private static void rename(Path part, Path target) {
-    try {
-      try {
-        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE,
-            StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(part, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      Path dir = target.toAbsolutePath().getParent();
-      if (dir != null) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-          d.force(true);
-        } catch (IOException e) {
-          // Some file systems cannot fsync a directory; the data itself is synced.
-        }
-      }
-    } catch (IOException e) {
-      throw DiskferryException.failed("cannot rename " + part + " to " + target + ": "
-          + e.getMessage());
-    }
-  }
 }

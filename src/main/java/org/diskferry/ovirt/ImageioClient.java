@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.Optional;
+import okhttp3.Call;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
@@ -43,6 +44,8 @@ public final class ImageioClient implements AutoCloseable {
   private final Object probeLock = new Object();
   private volatile HttpUrl url;
   private volatile ImageioOptions options;
+  /** GETs in flight, for {@link #abortReads}. */
+  private final java.util.Set<Call> reads = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * @param transferUrl the imageio daemon on the host, or null
@@ -248,7 +251,9 @@ public final class ImageioClient implements AutoCloseable {
     }
     String range = offset + "-" + (offset + length - 1);
     Request req = new Request.Builder().url(target()).header("Range", "bytes=" + range).build();
-    try (Response r = send(req)) {
+    Call call = http.newCall(req);
+    reads.add(call);
+    try (Response r = send(call)) {
       if (r.code() == 200) {
         throw new IOException(
             "GET " + WHERE + ": expected 206 Partial Content for bytes " + range
@@ -264,6 +269,18 @@ public final class ImageioClient implements AutoCloseable {
                 + " but the server sent " + (cl == null ? "none" : cl.trim()));
       }
       receive(r.body().source(), length, dst, dstOffset, buffer, range);
+    } finally {
+      reads.remove(call);
+    }
+  }
+
+  /**
+   * Cancels the reads in flight: each fails at once with an {@link IOException}, however much
+   * of its range is left. Requests made later are not affected.
+   */
+  public void abortReads() {
+    for (Call c : reads) {
+      c.cancel();
     }
   }
 
@@ -371,13 +388,17 @@ public final class ImageioClient implements AutoCloseable {
   }
 
   private Response send(Request req) throws IOException {
+    return send(http.newCall(req));
+  }
+
+  private Response send(Call call) throws IOException {
     try {
-      return http.newCall(req).execute();
+      return call.execute();
     } catch (IOException e) {
       if (EngineErrors.isTlsTrust(e)) {
-        throw untrusted(req.url(), e);
+        throw untrusted(call.request().url(), e);
       }
-      throw sanitize(e, req.url());
+      throw sanitize(e, call.request().url());
     }
   }
 

@@ -114,6 +114,7 @@ public final class OvirtBackend implements Backend {
       TransferRequest req, TransferListener l, Consumer<TransferSession> created) {
     Disk disk = findDisk(req.disk());
     checkUsable(disk);
+    org.diskferry.transfer.LocalImage.checkFormatFits(req.format(), disk.provisionedSize(), disk.id());
     String hostId = req.host() == null ? null : engine.host(req.host()).id();
     return open(req, disk, Direction.DOWNLOAD, hostId, false, false, l, created);
   }

@@ -247,6 +247,13 @@ final class OvirtSession implements TransferSession, DataChannel {
   }
 
   @Override
+  public void abortReads() {
+    if (imageio != null) {
+      imageio.abortReads();
+    }
+  }
+
+  @Override
   public void keepAlive() throws IOException {
     imageio.keepAlive();
   }

@@ -30,6 +30,13 @@ public interface DataChannel {
    */
   Optional<String> checksum() throws IOException;
 
+  /**
+   * Aborts the reads in flight, at once (the transfer is being interrupted): they fail with an
+   * {@link IOException} instead of finishing their range, however slow the link. Later requests
+   * are not affected.
+   */
+  default void abortReads() {}
+
   /** A cheap request that counts as data-plane activity. */
   void keepAlive() throws IOException;
 

@@ -102,12 +102,7 @@ abstract class DownloadFile implements AutoCloseable {
           data.add(new Extent(e.start(), e.length(), e.zero()));
         }
       }
-      if (size % 512 != 0) {
-        // qemu counts a qcow2's size in 512-byte sectors and would cut off the end
-        throw new IOException(
-            "the disk's size (" + size + " bytes) is not a multiple of 512, which qcow2 cannot"
-                + " hold exactly; download it as raw");
-      }
+      LocalImage.checkFormatFits("qcow2", size, "of this download");
       Qcow2Writer layout = Qcow2Writer.plan(size, data);
       boolean existed = !fresh && Files.isRegularFile(part);
       UncachedFile file = UncachedFile.open(part);

@@ -35,6 +35,15 @@ final class DownloadWork implements WorkerPool.RangeWork {
     return clip(extents, session.size());
   }
 
+  /** The bytes of data (not zeros) in these extents: what a download writes at the least. */
+  static long dataBytes(List<DataChannel.Extent> extents) {
+    long n = 0;
+    for (DataChannel.Extent e : extents) {
+      n += e.zero() ? 0 : e.length();
+    }
+    return n;
+  }
+
   private static List<DataChannel.Extent> clip(List<DataChannel.Extent> extents, long size) {
     return extents.stream()
         .filter(e -> e.start() < size)
@@ -49,6 +58,9 @@ final class DownloadWork implements WorkerPool.RangeWork {
   @Override
   public long move(Range range, ByteBuffer buffer, LongConsumer moved) throws IOException {
     if (!range.zero()) {
+      if (pool.interruptReason() != null) {
+        throw new WorkerPool.Stopped(); // not a new request once interrupted
+      }
       pool.withRetries(
           "GET bytes " + range.start() + "-" + (range.end() - 1),
           () ->

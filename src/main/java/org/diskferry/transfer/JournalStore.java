@@ -50,7 +50,8 @@ public final class JournalStore {
     return dir;
   }
 
-  private Path file(String transferId) {
+  /** The file of a transfer's journal. */
+  public Path file(String transferId) {
     if (transferId == null || !SAFE_ID.matcher(transferId).matches()) {
       throw DiskferryException.badInput("not a transfer id: '" + transferId + "'");
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -15,7 +16,7 @@ import org.diskferry.error.DiskferryException;
  * journal exists, and a download is written to a partial file beside its target that takes the
  * final name only once the transfer is finished, so a file under that name is always complete.
  */
-final class LocalFiles {
+public final class LocalFiles {
 
   private LocalFiles() {}
 
@@ -64,7 +65,7 @@ final class LocalFiles {
   }
 
   /** Removes a partial file; true when there was one. A failure is only a warning. */
-  static boolean deletePart(Path part, TransferListener listener) {
+  public static boolean deletePart(Path part, TransferListener listener) {
     try {
       return Files.deleteIfExists(part);
     } catch (IOException e) {
@@ -73,15 +74,85 @@ final class LocalFiles {
     }
   }
 
-  static void moveIntoPlace(Path part, Path target, boolean force) throws IOException {
-    try {
-      if (force) {
-        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } else {
-        Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
+  /**
+   * The error for a download that could not write its partial file (already removed, with its
+   * journal): what the system said and, when the disk is full, how much room the download needs.
+   *
+   * @param needed the bytes of data the download writes
+   * @param transferId the transfer that was finalized, or null
+   */
+  public static LocalWriteException writeFailed(
+      LocalWriteException e, Path part, long needed, String transferId) {
+    String hint = "";
+    if (e.diskFull()) {
+      long free = -1;
+      try {
+        free = Files.getFileStore(part.toAbsolutePath().getParent()).getUsableSpace();
+      } catch (IOException | RuntimeException ignored) {
+        // the hint then leaves out what is free
       }
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(part, target, StandardCopyOption.REPLACE_EXISTING);
+      hint = "; the download needs " + mib(needed) + " there"
+          + (free >= 0 ? " and " + mib(free) + " is free" : "")
+          + ": free some space and download again";
+    }
+    return new LocalWriteException(
+        part,
+        e.getCause() instanceof IOException io ? io : new IOException(e.getMessage()),
+        hint + " (" + (Files.exists(part) ? "could not remove " : "removed ") + "the partial file"
+            + (transferId == null ? "" : "; transfer " + transferId + " was finalized") + ")");
+  }
+
+  private static String mib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  }
+
+  /**
+   * Gives a finished download's partial file its final name. Without {@code force} a file that
+   * appeared under that name meanwhile is never replaced: the data stays in the partial file and
+   * the error (exit 5) says so.
+   */
+  public static void finishDownload(Path part, Path target, boolean force) {
+    try {
+      moveIntoPlace(part, target, force);
+    } catch (FileAlreadyExistsException e) {
+      throw DiskferryException.conflict(
+          target + " appeared while the download ran and was left alone; the complete download"
+              + " is in " + part + " (rename it yourself, or download again with --force)");
+    } catch (IOException e) {
+      throw DiskferryException.failed(
+          "cannot rename " + part + " to " + target + ": " + LocalWriteException.reason(e));
+    }
+  }
+
+  /**
+   * Renames {@code part} to {@code target}, then makes the rename durable. Without {@code force}
+   * an existing target is never replaced ({@link FileAlreadyExistsException}): a hard link is the
+   * atomic "rename unless it exists" (a plain rename replaces silently); file systems without
+   * hard links get a check and a move that refuses an existing target.
+   */
+  static void moveIntoPlace(Path part, Path target, boolean force) throws IOException {
+    if (force) {
+      try {
+        Files.move(
+            part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(part, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } else {
+      boolean linked;
+      try {
+        Files.createLink(target, part);
+        linked = true;
+      } catch (FileAlreadyExistsException e) {
+        throw e;
+      } catch (IOException | UnsupportedOperationException e) {
+        linked = false; // no hard links on this file system
+      }
+      if (linked) {
+        Files.delete(part);
+      } else {
+        Files.move(part, target); // fails with FileAlreadyExistsException if it exists
+      }
     }
     syncDirectory(target.getParent());
   }

@@ -39,4 +39,16 @@ public final class LocalImage {
     }
   }
 
+  /**
+   * Refuses, before anything exists on the server, a download into a local format that cannot
+   * hold a disk of this size: qemu counts a qcow2's size in 512-byte sectors and would cut off the
+   * end of any other size.
+   */
+  public static void checkFormatFits(String format, long size, String disk) {
+    if ("qcow2".equals(format) && size % 512 != 0) {
+      throw DiskferryException.badInput(
+          "disk " + disk + " has " + size + " bytes, not a multiple of 512, which a qcow2 file"
+              + " cannot hold exactly; download it as raw (-f raw)");
+    }
+  }
 }

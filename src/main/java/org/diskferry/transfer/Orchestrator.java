@@ -36,6 +36,8 @@ public final class Orchestrator {
   private final JournalStore journals;
   private final WorkerPool pool;
   private final SessionDriver driver;
+  /** The direction of the transfer being run (for {@link #stopNow}). */
+  private volatile Direction direction;
 
   public Orchestrator(Backend backend, TransferListener listener) {
     this(backend, listener, RetryPolicy.DEFAULT, null, true);
@@ -80,12 +82,64 @@ public final class Orchestrator {
     pool.interrupt(reason);
   }
 
+  /**
+   * Stops now, when waiting for {@link #interrupt} to take its course is not wanted (a second
+   * signal): ends the open session on the platform as an interrupt would (a download finalized,
+   * an upload paused, or cancelled without journals), waiting at most {@code deadline}, and says
+   * in one line what was left. Safe to call from any thread while {@link #run} goes on; the
+   * caller ends the process afterwards.
+   */
+  public String stopNow(String reason, java.time.Duration deadline) {
+    pool.interrupt(reason);
+    TransferSession s = pool.current();
+    if (s == null) {
+      return reason + "; no transfer was open";
+    }
+    String id = s.transferId();
+    boolean suspend = driver.suspendsOnInterrupt();
+    boolean upload = direction == Direction.UPLOAD;
+    java.util.concurrent.CompletableFuture<Void> ended =
+        java.util.concurrent.CompletableFuture.runAsync(
+            () -> {
+              TransferListener quiet = new TransferListener() {};
+              if (suspend) {
+                s.suspend(quiet);
+              } else {
+                s.abort(new TransferInterruptedException(reason, id), quiet);
+              }
+            },
+            r -> {
+              Thread t = new Thread(r, "diskferry-stop");
+              t.setDaemon(true);
+              t.start();
+            });
+    try {
+      ended.get(deadline.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      return reason + "; transfer " + id + " did not end within " + deadline.toSeconds()
+          + " s: check it with 'diskferry status " + id + "' and end it with 'diskferry cancel "
+          + id + "'";
+    } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+      Throwable c = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      return reason + "; could not end transfer " + id + " (" + WorkerPool.describe(c)
+          + "): check it with 'diskferry status " + id + "' and end it with 'diskferry cancel "
+          + id + "'";
+    }
+    if (!suspend) {
+      return reason + "; transfer " + id + " was " + (upload ? "cancelled" : "finalized");
+    }
+    return reason + "; transfer " + id + " was " + (upload ? "paused" : "finalized")
+        + ": run 'diskferry resume " + id + "' to continue or 'diskferry cancel " + id
+        + "' to drop it";
+  }
+
   /** The session being driven, if one is open (for signal handlers that want to report its id). */
   public TransferSession currentSession() {
     return pool.current();
   }
 
   public TransferResult run(TransferRequest request) {
+    direction = request.direction();
     return request.direction() == Direction.UPLOAD ? upload(request) : download(request);
   }
 
@@ -155,6 +209,17 @@ public final class Orchestrator {
     long started = System.nanoTime();
     Path target = req.localPath().toAbsolutePath();
     LocalImage.checkTarget(target, req.force());
+    try (TargetLock lock = lockTarget(target)) {
+      return download(req, target, started);
+    }
+  }
+
+  /** Holds the target of a download for this run (with journals; see {@link TargetLock}). */
+  private TargetLock lockTarget(Path target) {
+    return journals == null ? null : TargetLock.acquire(journals, target);
+  }
+
+  private TransferResult download(TransferRequest req, Path target, long started) {
     Path part = LocalFiles.partFile(target);
     pool.checkInterrupted(null);
     Journal[] opened = new Journal[1];
@@ -201,10 +266,30 @@ public final class Orchestrator {
           "transfer " + transferId + " belongs to " + j.endpoint() + ", not "
               + backend.endpoint() + "; use --engine-url " + j.endpoint());
     }
+    direction = j.direction();
+    if (j.direction() == Direction.DOWNLOAD) {
+      try (TargetLock lock = lockTarget(Path.of(j.localPath()))) {
+        return resume(j, req, started);
+      }
+    }
+    return resume(j, req, started);
+  }
+
+  private TransferResult resume(Journal j, TransferRequest req, long started) {
+    String transferId = j.transferId();
     Path local = Path.of(j.localPath());
     if (j.direction() == Direction.UPLOAD) {
       LocalFiles.checkUnchanged(j, local);
     } else {
+      try {
+        LocalImage.checkFormatFits(j.format(), j.size(), j.diskId());
+      } catch (DiskferryException e) {
+        // Left by an older version, which created the transfer before it knew: kept for the
+        // person to look at and drop, and named so that it does not fail resume --all unseen.
+        throw DiskferryException.failed(
+            "journal " + journals.file(transferId) + " cannot be resumed: " + e.getMessage()
+                + "; drop it with 'diskferry cancel " + transferId + "'");
+      }
       if (Files.exists(local) && !Files.exists(LocalFiles.partFile(local))) {
         // Stopped after the file got its final name: the download was complete.
         journals.delete(transferId);
@@ -297,6 +382,19 @@ public final class Orchestrator {
       file = DownloadFile.open(j.format(), part, session.size(), extents, j.done().isEmpty());
     } catch (IOException | RuntimeException e) {
       driver.abort(session, e);
+      if (!j.done().isEmpty()) {
+        throw DiskferryException.failed(
+            "cannot write " + part + ": " + WorkerPool.describe(e) + "; 'diskferry resume "
+                + session.transferId() + "' continues once it can be written");
+      }
+      // Nothing done to keep: a resume would only fail the same way, so nothing offers one.
+      LocalFiles.deletePart(part, listener);
+      forget(j);
+      if (e instanceof IOException io) {
+        throw LocalFiles.writeFailed(
+            new LocalWriteException(part, io), part, DownloadWork.dataBytes(extents),
+            session.transferId());
+      }
       throw DiskferryException.failed("cannot write " + part + ": " + WorkerPool.describe(e));
     }
     if (file.restarted()) {
@@ -313,7 +411,8 @@ public final class Orchestrator {
       for (Range r : Range.split(extents, req.rangeSize())) {
         todo.addAll(resumed ? j.remaining(r) : List.of(r));
       }
-      return driver.drive(
+      try {
+        return driver.drive(
           session,
           j,
           todo,
@@ -336,14 +435,13 @@ public final class Orchestrator {
           },
           // Only a finished transfer makes the file take its final name, so a file under that
           // name is always complete, and a partial file always has a journal that resumes it.
-          () -> {
-            try {
-              LocalFiles.moveIntoPlace(part, target, req.force() || resumed);
-            } catch (IOException e) {
-              throw DiskferryException.failed("cannot write " + target + ": " + e.getMessage());
-            }
-          },
+          () -> LocalFiles.finishDownload(part, target, req.force()),
           () -> LocalFiles.deletePart(part, listener));
+      } catch (LocalWriteException e) {
+        // The driver ended the transfer and removed the partial file and its journal: writing
+        // again cannot succeed until the person frees space (or mends the disk).
+        throw LocalFiles.writeFailed(e, part, DownloadWork.dataBytes(extents), session.transferId());
+      }
     } catch (IOException e) {
       throw DiskferryException.failed("cannot write " + part + ": " + WorkerPool.describe(e));
     }

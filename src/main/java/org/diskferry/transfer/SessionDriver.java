@@ -38,6 +38,11 @@ final class SessionDriver {
     this.pool = pool;
   }
 
+  /** True when an interrupted session is suspended for a resume rather than ended for good. */
+  boolean suspendsOnInterrupt() {
+    return !cancelOnInterrupt;
+  }
+
   /** Turns the comparison of {@link #verify} on or off ({@code --verify}). */
   void verifyChecksums(boolean on) {
     this.verify = on;
@@ -101,6 +106,7 @@ final class SessionDriver {
                     ? () -> pool.withRetries("flush", () -> session.data().flush())
                     : () -> localSync.force(false),
                 listener);
+    boolean completed = false;
     try {
       if (keeper != null) {
         keeper.save();
@@ -117,6 +123,7 @@ final class SessionDriver {
       }
       beforeComplete.run();
       String phase = session.complete(listener);
+      completed = true;
       afterComplete.run();
       if (keeper != null) {
         keeper.delete();
@@ -151,6 +158,14 @@ final class SessionDriver {
                   ? " (the data connection to the server was lost)"
                   : ""));
     } catch (RuntimeException | Error e) {
+      if (completed) {
+        // The platform finished the transfer; only the local step after it failed (a target
+        // that appeared meanwhile): the data stays where the error says, nothing to resume.
+        if (keeper != null) {
+          keeper.delete();
+        }
+        throw e;
+      }
       end(session, keeper, e, onAbort);
       throw e;
     } finally {

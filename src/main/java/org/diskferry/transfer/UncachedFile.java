@@ -22,7 +22,8 @@ import java.nio.file.StandardOpenOption;
  * direct writing off.
  *
  * <p>Positional writes from several threads at once are fine (each thread stages its blocks in a
- * buffer of its own).
+ * buffer of its own). A write that fails throws {@link LocalWriteException} naming the file: a
+ * fault of this machine, which no retry of a network request can mend.
  */
 public final class UncachedFile implements java.io.Closeable {
 
@@ -31,6 +32,7 @@ public final class UncachedFile implements java.io.Closeable {
 
   private static final int STAGING = 4 << 20;
 
+  private final Path path;
   private final FileChannel buffered;
   private volatile FileChannel direct;
   /** One aligned staging buffer per thread, whatever the number of files it writes. */
@@ -39,6 +41,11 @@ public final class UncachedFile implements java.io.Closeable {
           () -> ByteBuffer.allocateDirect(STAGING + BLOCK).alignedSlice(BLOCK));
 
   UncachedFile(FileChannel buffered, FileChannel direct) {
+    this(null, buffered, direct);
+  }
+
+  UncachedFile(Path path, FileChannel buffered, FileChannel direct) {
+    this.path = path;
     this.buffered = buffered;
     this.direct = direct;
   }
@@ -57,7 +64,7 @@ public final class UncachedFile implements java.io.Closeable {
         direct = null; // a runtime built without jdk.unsupported, which defines the option
       }
     }
-    return new UncachedFile(buffered, direct);
+    return new UncachedFile(path, buffered, direct);
   }
 
   private static String fileSystemType(Path path) {
@@ -80,6 +87,11 @@ public final class UncachedFile implements java.io.Closeable {
         || t.startsWith("fuse") || t.equals("9p") || t.startsWith("ceph")
         || t.startsWith("glusterfs") || t.equals("lustre") || t.equals("gpfs")
         || t.equals("afs") || t.equals("virtiofs"));
+  }
+
+  /** The file, or null when not known. */
+  public Path path() {
+    return path;
   }
 
   /** True while writes bypass the page cache. */
@@ -124,8 +136,12 @@ public final class UncachedFile implements java.io.Closeable {
       src.position(src.position() + n);
       return;
     }
-    while (src.hasRemaining()) {
-      pos += buffered.write(src, pos);
+    try {
+      while (src.hasRemaining()) {
+        pos += buffered.write(src, pos);
+      }
+    } catch (IOException e) {
+      throw new LocalWriteException(path, e);
     }
   }
 
@@ -144,8 +160,12 @@ public final class UncachedFile implements java.io.Closeable {
     }
     ByteBuffer rest = ByteBuffer.wrap(src, off + done, len - done);
     long at = pos + done;
-    while (rest.hasRemaining()) {
-      at += buffered.write(rest, at);
+    try {
+      while (rest.hasRemaining()) {
+        at += buffered.write(rest, at);
+      }
+    } catch (IOException e) {
+      throw new LocalWriteException(path, e);
     }
   }
 

@@ -33,9 +33,21 @@ final class WorkerPool {
     this.retry = retry;
   }
 
-  /** Asks the workers to stop at the next buffer boundary; the first reason given wins. */
+  /**
+   * Asks the workers to stop at the next buffer boundary; the first reason given wins. Reads in
+   * flight are aborted: a download's range may take minutes on a slow link, and it is simply
+   * fetched again by the resume.
+   */
   void interrupt(String reason) {
     interruptReason.compareAndSet(null, reason);
+    TransferSession s = current;
+    if (s != null) {
+      try {
+        s.data().abortReads();
+      } catch (RuntimeException e) {
+        // the workers still stop at their next buffer
+      }
+    }
   }
 
   /** Why the transfer is being interrupted, or null while it is not. */

@@ -58,6 +58,16 @@ final class SandboxFixture implements AutoCloseable {
         code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
+  /** A logged-in engine client of the sandbox, for setting up and checking what tests need. */
+  org.diskferry.ovirt.EngineClient engine() {
+    return org.diskferry.ovirt.EngineClient.login(
+        org.diskferry.http.HttpClientFactory.create(
+            org.diskferry.http.TlsOptions.caFile(sandbox.caFile()), null),
+        sandbox.engineUrl(),
+        sandbox.username(),
+        sandbox.password().toCharArray());
+  }
+
   /** Writes a file of random data with some all-zero blocks in it. */
   static Path image(Path file, long size, long seed, boolean withZeros) throws IOException {
     Random r = new Random(seed);

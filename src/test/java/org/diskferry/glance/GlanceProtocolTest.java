@@ -139,4 +139,55 @@ class GlanceProtocolTest {
     assertThat(Files.readAllBytes(target)).isEqualTo(data);
     assertThat(Files.exists(Path.of(target + ".part"))).isFalse();
   }
+
+  /**
+   * A partial file on a full device (/dev/full answers every write with ENOSPC, as a full file
+   * system does): one request, no retry, exit 1 naming the file, nothing left to resume.
+   */
+  @Test
+  void aFullDiskFailsTheDownloadAtOnceWithoutRetries() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")),
+        "no writable /dev/full");
+    Path target = dir.resolve("full.raw");
+    Path part = Path.of(target + ".part");
+    Files.createSymbolicLink(part, Path.of("/dev/full"));
+    wm.stubFor(get(urlEqualTo("/v2/images/" + ID)).willReturn(okJson(image("active",
+        hex("SHA-512", data)))));
+    wm.stubFor(get(urlEqualTo("/v2/images/" + ID + "/file"))
+        .willReturn(aResponse().withStatus(200).withBody(data)));
+    Run r = run("--cloud", "wm", "download", ID, target.toString(), "--retry-delay", "5");
+    assertThat(r.exit()).as(r.err()).isEqualTo(1);
+    List<String> errors = r.err().lines().filter(l -> l.startsWith("diskferry: error:")).toList();
+    assertThat(errors).as(r.err()).hasSize(1);
+    assertThat(errors.get(0))
+        .startsWith("diskferry: error: cannot write " + part + ": No space left on device;"
+            + " the download needs 3.0 MiB there")
+        .endsWith("(removed the partial file)");
+    assertThat(r.err()).doesNotContain("retry").doesNotContain("resume");
+    wm.verify(1, getRequestedFor(urlEqualTo("/v2/images/" + ID + "/file")));
+    assertThat(Files.exists(part, java.nio.file.LinkOption.NOFOLLOW_LINKS)).isFalse();
+    assertThat(target).doesNotExist();
+    assertThat(new JournalStore(dir.resolve("state/diskferry")).list()).isEmpty();
+  }
+
+  /** Another diskferry writing the same file: refused before its partial file is touched. */
+  @Test
+  void aSecondDownloadToTheSameFileRefuses() throws Exception {
+    Path target = interrupted();
+    byte[] before = Files.readAllBytes(Path.of(target + ".part"));
+    JournalStore store = new JournalStore(dir.resolve("state/diskferry"));
+    String journal = Files.readString(store.file(ID));
+    try (var held = org.diskferry.transfer.TargetLock.acquire(store, target)) {
+      Run r = run("--cloud", "wm", "download", ID, target.toString());
+      assertThat(r.exit()).as(r.err()).isEqualTo(5);
+      assertThat(r.err().lines().filter(l -> l.startsWith("diskferry: error:")).toList())
+          .containsExactly("diskferry: error: " + target + " is being written by another"
+              + " diskferry (its out.raw.part is locked); wait until that one ends, or stop it");
+      Run again = run("--cloud", "wm", "resume", ID);
+      assertThat(again.exit()).as(again.err()).isEqualTo(5);
+    }
+    assertThat(Files.readAllBytes(Path.of(target + ".part"))).isEqualTo(before);
+    assertThat(Files.readString(store.file(ID))).isEqualTo(journal);
+    wm.verify(0, getRequestedFor(urlEqualTo("/v2/images/" + ID + "/file")));
+  }
 }

@@ -258,6 +258,30 @@ class ImageioClientTest {
     assertThat(Arrays.copyOfRange(got, 100, got.length)).isEqualTo(payload);
   }
 
+  /**
+   * A write to a full device (/dev/full answers every write with ENOSPC, as a full file system
+   * does) is a local failure, not an I/O failure of the request: no retry loop may take it for a
+   * network error.
+   */
+  @Test
+  void aLocalWriteFailureIsNotAnIOExceptionAndNamesTheFile() throws Exception {
+    Path full = Path.of("/dev/full");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(full), "no writable /dev/full");
+    wm.stubFor(get(urlEqualTo(IMAGE)).willReturn(aResponse().withStatus(206)
+        .withHeader("Content-Range", "bytes 0-65535/1048576").withBody(new byte[65536])));
+    ImageioClient c = client();
+    try (UncachedFile ch = UncachedFile.open(full)) {
+      assertThatThrownBy(() -> c.read(0, 65536, ch, 0, UncachedFile.allocate(16 * 1024)))
+          .isInstanceOfSatisfying(org.diskferry.transfer.LocalWriteException.class, e -> {
+            assertThat(e).isNotInstanceOf(IOException.class);
+            assertThat(e.kind()).isEqualTo(DiskferryException.Kind.FAILED);
+            assertThat(e.getMessage())
+                .isEqualTo("cannot write /dev/full: No space left on device");
+            assertThat(e.diskFull()).isTrue();
+          });
+    }
+  }
+
   @Test
   void getInsistsOn206() throws Exception {
     wm.stubFor(get(urlEqualTo(IMAGE)).willReturn(aResponse().withStatus(200).withBody(new byte[10])));
