@@ -105,8 +105,6 @@ final class CancelCommand extends EngineCommand {
                 + ")");
       }
       return 0;
-    } finally {
-      closeLog();
     }
   }
 

@@ -4,8 +4,10 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
+import org.diskferry.cli.progress.ProgressRenderer;
 import org.diskferry.config.Settings;
 import org.diskferry.error.DiskferryException;
+import org.diskferry.http.Json;
 import org.diskferry.transfer.TransferInterruptedException;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
@@ -13,6 +15,11 @@ import picocli.CommandLine.ParameterException;
 /**
  * One run of the tool: builds the picocli command tree, wires the streams, the environment and
  * the profile defaults, and turns every exception into one error line and an exit code.
+ *
+ * <p>It also owns what lives as long as the run: the {@code --log-file} (opened before the command
+ * starts, closed after the last line) and the progress renderer (closed before anything is written
+ * on stdout, so a result never shares a line with a progress bar). Every error line is written
+ * here, to stderr and the log, and with {@code -o json} also as one JSON object on stdout.
  */
 final class Cli {
   final PrintStream out;
@@ -20,6 +27,9 @@ final class Cli {
   final Map<String, String> env;
   final boolean signals;
   private Settings settings;
+  private DiskferryCommand root;
+  private RunLog log;
+  private ProgressRenderer progress;
 
   Cli(PrintStream out, PrintStream err, Map<String, String> env, boolean signals) {
     this.out = out;
@@ -33,30 +43,103 @@ final class Cli {
   }
 
   int execute(String... args) {
-    CommandLine cmd =
-        DiskferryCommand.commandLine(new DiskferryCommand(this), DiskferryCommand.needed(args));
+    root = new DiskferryCommand(this);
+    CommandLine cmd = DiskferryCommand.commandLine(root, DiskferryCommand.needed(args));
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
     cmd.setCaseInsensitiveEnumValuesAllowed(true);
     cmd.setParameterExceptionHandler(this::usageError);
     cmd.setExecutionExceptionHandler((e, c, parsed) -> failure(e, parsed));
+    cmd.setExecutionStrategy(this::start);
     try {
-      settings = Settings.load(env, configFile(args), profile(args), this::warn);
-    } catch (DiskferryException e) {
-      return report(e);
+      try {
+        settings = Settings.load(env, configFile(args), profile(args), this::warn);
+      } catch (DiskferryException e) {
+        return report(e);
+      }
+      cmd.setDefaultValueProvider(new ProfileDefaults(settings));
+      return cmd.execute(args);
+    } finally {
+      closeProgress();
+      if (log != null) {
+        log.close();
+      }
     }
-    cmd.setDefaultValueProvider(new ProfileDefaults(settings));
-    return cmd.execute(args);
   }
 
+  /** Opens the log file before the command runs (exit 2 when it cannot be), then runs it. */
+  private int start(CommandLine.ParseResult parsed) {
+    if (root.logFile != null && log == null) {
+      try {
+        log = RunLog.open(root.logFile);
+      } catch (DiskferryException e) {
+        return report(e);
+      }
+    }
+    return new CommandLine.RunLast().execute(parsed);
+  }
+
+  /** Appends a line to the log file, if there is one. */
+  void log(String message) {
+    RunLog l = log;
+    if (l != null) {
+      l.line(message);
+    }
+  }
+
+  /** A warning on stderr (and in the log). */
   void warn(String message) {
     err.println("diskferry: warning: " + message);
+    log("warning: " + message);
+  }
+
+  /**
+   * The run's progress renderer: registered here so that it is closed (its bar finished, its last
+   * event flushed) before the result or an error is printed.
+   */
+  <T extends ProgressRenderer> T progress(T renderer) {
+    closeProgress();
+    progress = renderer;
+    return renderer;
+  }
+
+  /** Finishes the progress display, if one is open; harmless when there is none. */
+  void closeProgress() {
+    ProgressRenderer p = progress;
+    progress = null;
+    if (p != null) {
+      try {
+        p.close();
+      } catch (RuntimeException ignored) {
+        // Nothing useful to do about a renderer that fails to close.
+      }
+    }
+  }
+
+  /** stdout, after the progress display has been finished. */
+  PrintStream stdout() {
+    closeProgress();
+    return out;
+  }
+
+  /**
+   * One error line on stderr and in the log, for a failure that does not end the run (one journal
+   * of {@code resume --all}, say).
+   */
+  void error(String message) {
+    closeProgress();
+    String line = oneLine(message);
+    err.println("diskferry: error: " + line);
+    log("error: " + line);
   }
 
   private int usageError(ParameterException e, String[] args) {
-    err.println("diskferry: error: " + e.getMessage());
+    closeProgress();
+    err.println("diskferry: error: " + oneLine(e.getMessage()));
+    log("error: " + oneLine(e.getMessage()));
     CommandLine c = e.getCommandLine();
     err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for more information.");
+    jsonError(e.getMessage(), 2, null, false);
     return 2;
   }
 
@@ -69,19 +152,40 @@ final class Cli {
       return report(de);
     }
     if (e instanceof TransferInterruptedException ie) {
-      err.println("diskferry: error: " + ie.getMessage());
-      return Signals.exitCode();
+      return fail(ie.getMessage(), Signals.exitCode(), ie.transferId(), ie.resumable());
     }
     String msg = e.getMessage();
-    err.println(
-        "diskferry: error: "
-            + (msg == null || msg.isBlank() ? e.getClass().getSimpleName() : oneLine(msg)));
-    return 1;
+    return fail(msg == null || msg.isBlank() ? e.getClass().getSimpleName() : msg, 1, null, false);
   }
 
   private int report(DiskferryException e) {
-    err.println("diskferry: error: " + oneLine(e.getMessage()));
-    return e.kind().exitCode();
+    return fail(e.getMessage(), e.kind().exitCode(), e.transferId(), e.resumable());
+  }
+
+  /** The one error line that ends a run, and its exit code. */
+  private int fail(String message, int code, String transferId, boolean resumable) {
+    error(message);
+    jsonError(message, code, transferId, resumable);
+    return code;
+  }
+
+  /** With {@code -o json}: the error as one object on stdout, so that {@code | jq} reads one. */
+  private void jsonError(String message, int code, String transferId, boolean resumable) {
+    if (root == null || root.output != DiskferryCommand.OutputFormat.json) {
+      return;
+    }
+    // Built as a tree so that an unknown transfer id is written as null, not left out.
+    com.fasterxml.jackson.databind.node.ObjectNode doc = Json.mapper().createObjectNode();
+    com.fasterxml.jackson.databind.node.ObjectNode error = doc.putObject("error");
+    error.put("message", oneLine(message == null ? "" : message));
+    error.put("exit_code", code);
+    error.put("transfer_id", transferId);
+    error.put("resumable", resumable);
+    try {
+      out.println(Json.mapper().writeValueAsString(doc));
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String oneLine(String s) {

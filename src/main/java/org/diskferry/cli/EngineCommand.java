@@ -1,11 +1,7 @@
 package org.diskferry.cli;
 
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import okhttp3.OkHttpClient;
@@ -27,14 +23,13 @@ abstract class EngineCommand implements Callable<Integer> {
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  private PrintStream logFile;
-
   Cli cli() {
     return root.cli;
   }
 
+  /** stdout, for the result: the progress display is finished first. */
   PrintStream out() {
-    return cli().out;
+    return cli().stdout();
   }
 
   PrintStream err() {
@@ -55,63 +50,21 @@ abstract class EngineCommand implements Callable<Integer> {
       if (verbosity() >= level && !root.quiet) {
         err().println("diskferry: " + msg);
       }
-      PrintStream f = logFile();
-      if (f != null) {
-        f.println(LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME) + " " + msg);
-      }
+      cli().log(msg);
     };
   }
 
-  private synchronized PrintStream logFile() {
-    if (logFile == null && root.logFile != null) {
-      try {
-        logFile =
-            new PrintStream(
-                new FileOutputStream(root.logFile.toFile(), true), true, StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw DiskferryException.badInput(
-            "cannot open log file " + root.logFile + ": " + e.getMessage());
-      }
-    }
-    return logFile;
-  }
-
-  /** The progress renderer chosen from -o, -q, -v and whether stderr is a terminal. */
+  /**
+   * The progress renderer chosen from -o, -q, -v and whether stderr is a terminal, with every event
+   * also in the log file. The run owns it: it is finished before the result is printed.
+   */
   TransferListener listener() {
     boolean terminal = System.console() != null && cli().signals;
-    TransferListener shown =
-        ProgressRenderers.choose(err(), json(), root.quiet, verbosity() > 0, terminal);
-    Consumer<String> file = log(Integer.MAX_VALUE);
-    return new TransferListener() {
-      @Override
-      public void phase(String phase) {
-        shown.phase(phase);
-        file.accept("phase: " + phase);
-      }
-
-      @Override
-      public void progress(long transferred, long size) {
-        shown.progress(transferred, size);
-      }
-
-      @Override
-      public void info(String message) {
-        shown.info(message);
-        file.accept(message);
-      }
-
-      @Override
-      public void warn(String message) {
-        shown.warn(message);
-        file.accept("warning: " + message);
-      }
-
-      @Override
-      public void retry(String what, int attempt, Throwable cause) {
-        shown.retry(what, attempt, cause);
-        file.accept("retry " + attempt + ": " + what + ": " + cause.getMessage());
-      }
-    };
+    return cli()
+        .progress(
+            new LoggedProgress(
+                ProgressRenderers.choose(err(), json(), root.quiet, verbosity() > 0, terminal),
+                cli()::log));
   }
 
   OkHttpClient http() {
@@ -154,12 +107,6 @@ abstract class EngineCommand implements Callable<Integer> {
       out().println(Json.mapper().writeValueAsString(value));
     } catch (IOException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  void closeLog() {
-    if (logFile != null) {
-      logFile.close();
     }
   }
 }

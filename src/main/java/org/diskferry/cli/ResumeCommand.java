@@ -89,7 +89,7 @@ final class ResumeCommand extends TransferCommand {
       try {
         execute(o -> o.resume(id, req));
       } catch (DiskferryException e) {
-        err().println("diskferry: error: " + e.getMessage());
+        cli().error(e.getMessage());
         worst = Math.max(worst, e.kind().exitCode());
       }
     }

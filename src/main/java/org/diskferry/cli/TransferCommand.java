@@ -159,15 +159,6 @@ abstract class TransferCommand extends EngineCommand {
       }
       printResult(job.apply(orchestrator));
       return 0;
-    } finally {
-      if (listener instanceof AutoCloseable c) {
-        try {
-          c.close();
-        } catch (Exception ignored) {
-          // Nothing useful to do about a renderer that fails to close.
-        }
-      }
-      closeLog();
     }
   }
 

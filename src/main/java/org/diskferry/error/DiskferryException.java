@@ -37,6 +37,7 @@ public class DiskferryException extends RuntimeException {
   }
 
   private final Kind kind;
+  private String transferId;
 
   public DiskferryException(Kind kind, String message) {
     super(message);
@@ -50,6 +51,22 @@ public class DiskferryException extends RuntimeException {
 
   public Kind kind() {
     return kind;
+  }
+
+  /** The transfer (or image) this failure concerns, or null. */
+  public String transferId() {
+    return transferId;
+  }
+
+  /** True when {@code diskferry resume} can continue what failed (a transient failure). */
+  public boolean resumable() {
+    return kind == Kind.TRANSIENT;
+  }
+
+  /** Names the transfer this failure concerns; returns this. */
+  public DiskferryException transfer(String id) {
+    this.transferId = id;
+    return this;
   }
 
   public static DiskferryException failed(String message) {

@@ -250,7 +250,8 @@ public final class GlanceDownload {
             throw DiskferryException.transientFailure(
                 "download of image " + image.id() + " failed at byte " + pos + " of " + size + ": "
                     + GlanceClient.describe(e) + "; 'diskferry --cloud " + cloud + " resume "
-                    + image.id() + "' continues", e);
+                    + image.id() + "' continues", e)
+                .transfer(journal.transferId());
           }
           attempt++;
           listener.retry("download of image " + image.id() + " from byte " + pos, attempt, e);
@@ -424,7 +425,8 @@ public final class GlanceDownload {
       throw new TransferInterruptedException(
           (interruptReason == null ? "interrupted" : interruptReason) + "; 'diskferry --cloud "
               + cloud + " resume " + journal.transferId() + "' continues",
-          journal.transferId());
+          journal.transferId(),
+          true);
     }
   }
 

@@ -132,7 +132,8 @@ final class SessionDriver {
             pool.interruptReason() + "; transfer " + session.transferId()
                 + " is suspended: run 'diskferry resume " + session.transferId()
                 + "' to continue or 'diskferry cancel " + session.transferId() + "' to drop it",
-            session.transferId());
+            session.transferId(),
+            true);
       }
       end(session, keeper, e, onAbort);
       throw e;
@@ -142,7 +143,8 @@ final class SessionDriver {
         throw DiskferryException.transientFailure(
             "transfer " + session.transferId() + ": " + e.getMessage()
                 + "; run 'diskferry resume " + session.transferId() + "' to continue",
-            e);
+            e)
+            .transfer(session.transferId());
       }
       end(session, keeper, e, onAbort);
       throw DiskferryException.failed(
