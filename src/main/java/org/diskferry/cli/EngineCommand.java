@@ -7,6 +7,7 @@ import java.util.function.Consumer;
 import okhttp3.OkHttpClient;
 import org.diskferry.cli.progress.ProgressRenderers;
 import org.diskferry.config.PasswordSource;
+import org.diskferry.config.SecretFiles;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.http.HttpClientFactory;
 import org.diskferry.http.Json;
@@ -92,6 +93,9 @@ abstract class EngineCommand implements Callable<Integer> {
     if (user == null || user.isBlank()) {
       throw DiskferryException.badInput(
           "no user: use --username, DISKFERRY_USERNAME or a profile (-c NAME)");
+    }
+    if (root.passwordFile != null) {
+      SecretFiles.warnIfShared(root.passwordFile, "a password", cli()::warn);
     }
     char[] password =
         PasswordSource.resolve(root.passwordFile, cli().settings(), System.console(), user);

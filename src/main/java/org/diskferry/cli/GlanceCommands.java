@@ -84,7 +84,7 @@ final class GlanceCommands {
 
   static Session connect(EngineCommand c) {
     String name = cloudName(c);
-    CloudConfig cloud = CloudsYaml.fromEnvironment(c.cli().env).resolve(name);
+    CloudConfig cloud = CloudsYaml.fromEnvironment(c.cli().env).resolve(name, c.cli()::warn);
     boolean insecure = c.root.insecure || !cloud.verify();
     Path ca = c.root.cafile != null ? c.root.cafile : cloud.cacert();
     if (insecure) {

@@ -184,4 +184,22 @@ class RunLifecycleTest {
             .replace("\r", "\\r").replace("\n", "\\n"))
         .isTrue();
   }
+
+  @Test
+  void aPasswordFileOthersCanReadGetsAWarning() throws IOException {
+    Path pw = dir.resolve("pw");
+    Files.writeString(pw, fx.sandbox.password() + "\n");
+    Map<String, String> env = new java.util.HashMap<>(fx.env());
+    env.remove("DISKFERRY_PASSWORD");
+    Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    Result shared = fx.run(env, "--password-file", pw.toString(), "list");
+    assertThat(shared.exit()).as(shared.toString()).isZero();
+    assertThat(shared.err().lines().toList())
+        .containsExactly("diskferry: warning: " + pw
+            + " holds a password and is readable by others; chmod 600 " + pw);
+    Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    Result mine = fx.run(env, "--password-file", pw.toString(), "list");
+    assertThat(mine.exit()).as(mine.toString()).isZero();
+    assertThat(mine.err()).isEmpty();
+  }
 }
