@@ -134,13 +134,28 @@ final class Cli {
   }
 
   private int usageError(ParameterException e, String[] args) {
-    closeProgress();
-    err.println("diskferry: error: " + oneLine(e.getMessage()));
-    log("error: " + oneLine(e.getMessage()));
+    String message = usageMessage(e);
+    error(message);
     CommandLine c = e.getCommandLine();
     err.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for more information.");
-    jsonError(e.getMessage(), 2, null, false);
+    jsonError(message, 2, null, false);
     return 2;
+  }
+
+  /** picocli's message, in the tool's words where picocli's do not help. */
+  static String usageMessage(ParameterException e) {
+    String m = e.getMessage() == null ? "" : e.getMessage().replaceFirst("^Error: ", "");
+    if (e instanceof CommandLine.UnmatchedArgumentException u
+        && u.getCommandLine().getParent() == null
+        && !u.getUnmatched().isEmpty()
+        && !u.getUnmatched().get(0).startsWith("-")) {
+      String word = u.getUnmatched().get(0);
+      java.util.List<String> like = u.getSuggestions();
+      return "unknown command '" + word + "'"
+          + (like.isEmpty() ? "" : "; did you mean " + String.join(" or ", like) + "?")
+          + " Commands: " + String.join(", ", DiskferryCommand.SUBCOMMANDS);
+    }
+    return m;
   }
 
   private int failure(Exception e, CommandLine.ParseResult parsed) {

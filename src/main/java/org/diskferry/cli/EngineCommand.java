@@ -86,8 +86,11 @@ abstract class EngineCommand implements Callable<Integer> {
   OvirtBackend connect() {
     String url = root.engineUrl;
     if (url == null || url.isBlank()) {
+      String from = cli().settings() == null ? "default" : cli().settings().sourceOf("engine_url");
       throw DiskferryException.badInput(
-          "no engine: use --engine-url, DISKFERRY_ENGINE_URL or a profile (-c NAME)");
+          from.equals("default")
+              ? "no engine: use --engine-url, DISKFERRY_ENGINE_URL or a profile (-c NAME)"
+              : "engine_url is empty in " + from + "; set it there or use --engine-url");
     }
     String user = root.username;
     if (user == null || user.isBlank()) {

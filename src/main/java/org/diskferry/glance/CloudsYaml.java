@@ -164,8 +164,14 @@ public final class CloudsYaml {
     } catch (IOException e) {
       String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       int nl = msg.indexOf('\n');
+      String where = "";
+      if (e instanceof com.fasterxml.jackson.core.JsonProcessingException p
+          && p.getLocation() != null && p.getLocation().getLineNr() > 0) {
+        where = " (line " + p.getLocation().getLineNr() + ", column "
+            + p.getLocation().getColumnNr() + ")";
+      }
       throw DiskferryException.badInput(
-          "cannot read " + file + ": " + (nl > 0 ? msg.substring(0, nl) : msg));
+          "cannot read " + file + ": " + (nl > 0 ? msg.substring(0, nl) : msg) + where);
     }
   }
 
