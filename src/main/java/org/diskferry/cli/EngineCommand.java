@@ -74,7 +74,18 @@ abstract class EngineCommand implements Callable<Integer> {
           + " and change the data");
     }
     return HttpClientFactory.create(
-        new TlsOptions(root.cafile, root.insecure), verbosity() >= 2 ? log(2) : null);
+        new TlsOptions(root.cafile, root.insecure), verbosity() >= 2 ? log(2) : null, timeout());
+  }
+
+  /** {@code --timeout}, checked; null for the defaults. */
+  java.time.Duration timeout() {
+    if (root.timeout == null) {
+      return null;
+    }
+    if (root.timeout < 1 || root.timeout > 86_400) {
+      throw DiskferryException.badInput("--timeout must be between 1 and 86400 seconds");
+    }
+    return java.time.Duration.ofSeconds(root.timeout);
   }
 
   /** True when a cloud (--cloud, OS_CLOUD) selects the Glance backend. */
@@ -103,6 +114,8 @@ abstract class EngineCommand implements Callable<Integer> {
     char[] password =
         PasswordSource.resolve(root.passwordFile, cli().settings(), System.console(), user);
     OkHttpClient http = http();
+    log(1).accept("contacting the engine at " + url + " as " + user + " (timeout "
+        + (root.timeout == null ? "10 s to connect, 60 s to answer" : root.timeout + " s") + ")");
     // The client keeps the password for a re-login after a 401 and wipes it on close.
     EngineClient engine = EngineClient.login(http, url, user, password);
     return new OvirtBackend(engine, http);

@@ -93,7 +93,12 @@ final class GlanceCommands {
           + " data");
     }
     OkHttpClient http = HttpClientFactory.create(
-        new TlsOptions(insecure ? null : ca, insecure), c.verbosity() >= 2 ? c.log(2) : null);
+        new TlsOptions(insecure ? null : ca, insecure), c.verbosity() >= 2 ? c.log(2) : null,
+        c.timeout());
+    c.log(1).accept("contacting cloud '" + name + "' at "
+        + (cloud.imageEndpointOverride() != null ? cloud.imageEndpointOverride() : cloud.authUrl())
+        + " (timeout " + (c.root.timeout == null ? "10 s to connect, 60 s to answer"
+            : c.root.timeout + " s") + ")");
     return new Session(cloud, GlanceClient.connect(http, cloud));
   }
 

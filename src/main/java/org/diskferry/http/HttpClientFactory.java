@@ -44,8 +44,23 @@ public final class HttpClientFactory {
     return create(tls, log, READ_TIMEOUT_MILLIS);
   }
 
+  /**
+   * Builds a client whose connects and reads each wait at most {@code timeout} ({@code
+   * --timeout}); null keeps the defaults (10 s to connect, 60 s of silence on a read).
+   */
+  public static OkHttpClient create(TlsOptions tls, Consumer<String> log, Duration timeout) {
+    return timeout == null
+        ? create(tls, log)
+        : create(tls, log, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), timeout);
+  }
+
   /** Builds a client whose reads wait at most {@code readTimeoutMillis} for data. */
   static OkHttpClient create(TlsOptions tls, Consumer<String> log, int readTimeoutMillis) {
+    return create(tls, log, readTimeoutMillis, Duration.ofSeconds(10));
+  }
+
+  private static OkHttpClient create(
+      TlsOptions tls, Consumer<String> log, int readTimeoutMillis, Duration connectTimeout) {
     Dispatcher dispatcher = new Dispatcher();
     dispatcher.setMaxRequests(64);
     dispatcher.setMaxRequestsPerHost(64);
@@ -53,7 +68,7 @@ public final class HttpClientFactory {
         new OkHttpClient.Builder()
             .dispatcher(dispatcher)
             .connectionPool(new ConnectionPool(32, 50, java.util.concurrent.TimeUnit.SECONDS))
-            .connectTimeout(Duration.ofSeconds(10))
+            .connectTimeout(connectTimeout)
             // Reads time out in the socket itself, and no Nagle delay (ClientSockets).
             .readTimeout(Duration.ZERO)
             .socketFactory(new ClientSockets(readTimeoutMillis))

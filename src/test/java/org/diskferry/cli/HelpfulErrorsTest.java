@@ -177,4 +177,41 @@ class HelpfulErrorsTest {
               + ": address already in use; choose another --port, or --port 0 for a free one");
     }
   }
+
+  @Test
+  void anEngineThatNeverAnswersIsGivenUpAfterTimeoutAndSaidWithV() throws Exception {
+    try (ServerSocket silent = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+      java.util.List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Thread accept = new Thread(() -> {
+        try {
+          for (int i = 0; i < 8; i++) {
+            held.add(silent.accept()); // accepted, never answered
+          }
+        } catch (IOException ignored) {
+          // closed by the test
+        }
+      });
+      accept.setDaemon(true);
+      accept.start();
+      String url = "https://127.0.0.1:" + silent.getLocalPort();
+      Result r = run(env(), "-v", "--timeout", "1", "--engine-url", url, "--username", "u", "list");
+      silent.close();
+      for (java.net.Socket s : held) {
+        s.close();
+      }
+      assertThat(r.code()).as(r.toString()).isEqualTo(1);
+      assertThat(r.err())
+          .contains("diskferry: contacting the engine at " + url + " as u (timeout 1 s)");
+      assertThat(r.err().lines().filter(l -> l.startsWith("diskferry: error: ")).toList())
+          .singleElement()
+          .asString()
+          .contains(url)
+          .containsIgnoringCase("timed out");
+    }
+    Result bad = run(env(), "--timeout", "0", "--engine-url", "https://127.0.0.1:1",
+        "--username", "u", "list");
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err().lines().toList())
+        .containsExactly("diskferry: error: --timeout must be between 1 and 86400 seconds");
+  }
 }
