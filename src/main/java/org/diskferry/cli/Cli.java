@@ -30,6 +30,7 @@ final class Cli {
   private DiskferryCommand root;
   private RunLog log;
   private ProgressRenderer progress;
+  private CommandLine.ParseResult parsed;
 
   Cli(PrintStream out, PrintStream err, Map<String, String> env, boolean signals) {
     this.out = out;
@@ -69,6 +70,7 @@ final class Cli {
 
   /** Opens the log file before the command runs (exit 2 when it cannot be), then runs it. */
   private int start(CommandLine.ParseResult parsed) {
+    this.parsed = parsed;
     if (root.logFile != null && log == null) {
       try {
         log = RunLog.open(root.logFile);
@@ -167,14 +169,83 @@ final class Cli {
       return report(de);
     }
     if (e instanceof TransferInterruptedException ie) {
-      return fail(ie.getMessage(), Signals.exitCode(), ie.transferId(), ie.resumable());
+      return fail(
+          withHint(ie.getMessage(),
+              ie.resumable() ? DiskferryException.Hint.RESUME_OR_CANCEL
+                  : DiskferryException.Hint.NONE, ie.transferId()),
+          Signals.exitCode(), ie.transferId(), ie.resumable());
     }
     String msg = e.getMessage();
     return fail(msg == null || msg.isBlank() ? e.getClass().getSimpleName() : msg, 1, null, false);
   }
 
   private int report(DiskferryException e) {
-    return fail(e.getMessage(), e.kind().exitCode(), e.transferId(), e.resumable());
+    return fail(describe(e), e.kind().exitCode(), e.transferId(), e.resumable());
+  }
+
+  /** The message of {@code e} with the command it suggests, as this run would type it. */
+  String describe(DiskferryException e) {
+    return withHint(e.getMessage(), e.hint(), e.transferId());
+  }
+
+  private String withHint(String message, DiskferryException.Hint hint, String id) {
+    if (id == null || hint == null) {
+      return message;
+    }
+    return switch (hint) {
+      case NONE -> message;
+      case RESUME -> message + "; '" + command("resume", id) + "' continues it";
+      case RESUME_OR_CANCEL -> message + "; '" + command("resume", id) + "' continues it, '"
+          + command("cancel", id) + "' drops it";
+      case CANCEL -> message + "; '" + command("cancel", id) + "' cleans it up";
+    };
+  }
+
+  /**
+   * A command line for {@code diskferry SUBCOMMAND ID} that reaches the same engine or cloud as
+   * this run: the connection options given on this command line (a profile, a config file, a
+   * cloud, the engine URL...) come along; settings from variables and profiles apply anyway.
+   */
+  String command(String subcommand, String id) {
+    StringBuilder b = new StringBuilder("diskferry");
+    String[] carried = {
+      "--profile", "--config", "--cloud", "--engine-url", "--username", "--password-file",
+      "--cafile", "--timeout"
+    };
+    boolean cloudGiven = false;
+    for (String name : carried) {
+      CommandLine.Model.OptionSpec o = matched(name);
+      Object value = o == null ? null : o.getValue();
+      if (value != null) {
+        cloudGiven |= name.equals("--cloud");
+        b.append(' ').append(o.shortestName()).append(' ').append(shellWord(value.toString()));
+      }
+    }
+    if (matched("--insecure") != null) {
+      b.append(" --insecure");
+    }
+    String osCloud = env.get("OS_CLOUD");
+    if (!cloudGiven && root != null && root.cloud == null && osCloud != null && !osCloud.isBlank()
+        && matched("--engine-url") == null) {
+      // The cloud came from the environment, which the suggested command may not have.
+      b.append(" --cloud ").append(shellWord(osCloud));
+    }
+    return b.append(' ').append(subcommand).append(' ').append(shellWord(id)).toString();
+  }
+
+  private CommandLine.Model.OptionSpec matched(String name) {
+    for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+      CommandLine.Model.OptionSpec o = p.matchedOption(name);
+      if (o != null) {
+        return o;
+      }
+    }
+    return null;
+  }
+
+  /** A word as a POSIX shell reads it back: quoted when it holds anything but plain characters. */
+  static String shellWord(String s) {
+    return s.matches("[A-Za-z0-9_@%+=:,./-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
   }
 
   /** The one error line that ends a run, and its exit code. */

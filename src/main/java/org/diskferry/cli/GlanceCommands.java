@@ -239,7 +239,7 @@ final class GlanceCommands {
         if (todo.size() == 1) {
           throw e;
         }
-        r.cli().error(e.getMessage());
+        r.cli().error(r.cli().describe(e));
         worst = Math.max(worst, e.kind().exitCode());
       }
     }

@@ -89,7 +89,7 @@ final class ResumeCommand extends TransferCommand {
       try {
         execute(o -> o.resume(id, req));
       } catch (DiskferryException e) {
-        cli().error(e.getMessage());
+        cli().error(cli().describe(e));
         worst = Math.max(worst, e.kind().exitCode());
       }
     }

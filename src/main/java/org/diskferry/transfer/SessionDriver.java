@@ -129,9 +129,7 @@ final class SessionDriver {
       if (keeper != null && !cancelOnInterrupt) {
         suspend(session, keeper);
         throw new TransferInterruptedException(
-            pool.interruptReason() + "; transfer " + session.transferId()
-                + " is suspended: run 'diskferry resume " + session.transferId()
-                + "' to continue or 'diskferry cancel " + session.transferId() + "' to drop it",
+            pool.interruptReason() + "; transfer " + session.transferId() + " is suspended",
             session.transferId(),
             true);
       }
@@ -141,8 +139,7 @@ final class SessionDriver {
       if (keeper != null && !cancelOnInterrupt) {
         suspend(session, keeper);
         throw DiskferryException.transientFailure(
-            "transfer " + session.transferId() + ": " + e.getMessage()
-                + "; run 'diskferry resume " + session.transferId() + "' to continue",
+            "transfer " + session.transferId() + ": " + e.getMessage(),
             e)
             .transfer(session.transferId());
       }

@@ -147,9 +147,48 @@ class RunLifecycleTest {
     String id = e.get("transfer_id").asText();
     assertThat(id).isNotBlank();
     assertThat(e.get("message").asText()).contains(id);
+    // The hint is built from how this run was typed: the options that chose the engine come along.
+    assertThat(e.get("message").asText())
+        .endsWith("; 'diskferry resume " + id + "' continues it");
     fx.sandbox.setFaultHook(null);
     Result c = fx.run("cancel", id);
     assertThat(c.exit()).as(c.toString()).isZero();
+  }
+
+  @Test
+  void hintsCarryTheOptionsThatChoseTheEngine() throws IOException {
+    Path config = dir.resolve("home/.config/diskferry/config");
+    Files.createDirectories(config.getParent());
+    Files.writeString(config, "[lab]\nengine_url = " + fx.env().get("DISKFERRY_ENGINE_URL")
+        + "\nusername = admin@internal\n");
+    Map<String, String> env = new java.util.HashMap<>(fx.env());
+    env.remove("DISKFERRY_ENGINE_URL");
+    Path src = SandboxFixture.image(dir.resolve("hint.img"), 8 << 20, 6, false);
+    AtomicInteger puts = new AtomicInteger();
+    fx.sandbox.setFaultHook(
+        r ->
+            r.dataPlane() && r.method().equals("PUT") && puts.incrementAndGet() > 10
+                ? FaultHook.Action.resetAfter(100)
+                : null);
+    Result r =
+        fx.run(env, "-c", "lab", "upload", src.toString(), "--name", "hint", "--workers", "2",
+            "--retries", "1", "--retry-delay", "5", "--buffer-size", "64K", "--range-size",
+            "256K");
+    assertThat(r.exit()).as(r.toString()).isEqualTo(75);
+    String last = r.err().lines().reduce((a, b) -> b).orElseThrow();
+    assertThat(last).matches("diskferry: error: transfer (\\S+): .*; 'diskferry -c lab resume \\1'"
+        + " continues it");
+    fx.sandbox.setFaultHook(null);
+    String id = last.replaceAll(".*resume (\\S+)' continues it$", "$1");
+    Result resumed = fx.run(env, "-c", "lab", "resume", id);
+    assertThat(resumed.exit()).as(resumed.toString()).isZero();
+  }
+
+  @Test
+  void shellWordsAreQuotedOnlyWhenNeeded() {
+    assertThat(Cli.shellWord("prod")).isEqualTo("prod");
+    assertThat(Cli.shellWord("/etc/my ca.pem")).isEqualTo("'/etc/my ca.pem'");
+    assertThat(Cli.shellWord("it's")).isEqualTo("'it'\\''s'");
   }
 
   @Test
