@@ -28,10 +28,12 @@ final class CancelCommand extends EngineCommand {
   String transferId;
 
   @Option(
-      names = "--timeout",
+      names = "--wait",
       paramLabel = "SECONDS",
       defaultValue = "300",
-      description = "How long to wait for the engine to clean up (default ${DEFAULT-VALUE}).")
+      description =
+          "How long to wait for the engine to clean up (default ${DEFAULT-VALUE}); --timeout"
+              + " is the network timeout of every command.")
   long timeoutSeconds;
 
   @Override
@@ -105,8 +107,6 @@ final class CancelCommand extends EngineCommand {
                 + ")");
       }
       return 0;
-    } finally {
-      closeLog();
     }
   }
 

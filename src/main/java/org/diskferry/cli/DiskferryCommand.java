@@ -132,6 +132,16 @@ public final class DiskferryCommand implements Runnable {
   String cloud;
 
   @Option(
+      names = "--timeout",
+      scope = ScopeType.INHERIT,
+      paramLabel = "SECONDS",
+      description =
+          "Give up on a connection that cannot be made, or a server that sends nothing, after"
+              + " SECONDS (default: 10 to connect, 60 for an answer); a dropped data request is"
+              + " still retried.")
+  Integer timeout;
+
+  @Option(
       names = "--insecure",
       scope = ScopeType.INHERIT,
       description = "Do not verify TLS certificates (not recommended).")

@@ -1,16 +1,13 @@
 package org.diskferry.cli;
 
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import okhttp3.OkHttpClient;
 import org.diskferry.cli.progress.ProgressRenderers;
 import org.diskferry.config.PasswordSource;
+import org.diskferry.config.SecretFiles;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.http.HttpClientFactory;
 import org.diskferry.http.Json;
@@ -27,14 +24,13 @@ abstract class EngineCommand implements Callable<Integer> {
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  private PrintStream logFile;
-
   Cli cli() {
     return root.cli;
   }
 
+  /** stdout, for the result: the progress display is finished first. */
   PrintStream out() {
-    return cli().out;
+    return cli().stdout();
   }
 
   PrintStream err() {
@@ -55,63 +51,21 @@ abstract class EngineCommand implements Callable<Integer> {
       if (verbosity() >= level && !root.quiet) {
         err().println("diskferry: " + msg);
       }
-      PrintStream f = logFile();
-      if (f != null) {
-        f.println(LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME) + " " + msg);
-      }
+      cli().log(msg);
     };
   }
 
-  private synchronized PrintStream logFile() {
-    if (logFile == null && root.logFile != null) {
-      try {
-        logFile =
-            new PrintStream(
-                new FileOutputStream(root.logFile.toFile(), true), true, StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw DiskferryException.badInput(
-            "cannot open log file " + root.logFile + ": " + e.getMessage());
-      }
-    }
-    return logFile;
-  }
-
-  /** The progress renderer chosen from -o, -q, -v and whether stderr is a terminal. */
+  /**
+   * The progress renderer chosen from -o, -q, -v and whether stderr is a terminal, with every event
+   * also in the log file. The run owns it: it is finished before the result is printed.
+   */
   TransferListener listener() {
     boolean terminal = System.console() != null && cli().signals;
-    TransferListener shown =
-        ProgressRenderers.choose(err(), json(), root.quiet, verbosity() > 0, terminal);
-    Consumer<String> file = log(Integer.MAX_VALUE);
-    return new TransferListener() {
-      @Override
-      public void phase(String phase) {
-        shown.phase(phase);
-        file.accept("phase: " + phase);
-      }
-
-      @Override
-      public void progress(long transferred, long size) {
-        shown.progress(transferred, size);
-      }
-
-      @Override
-      public void info(String message) {
-        shown.info(message);
-        file.accept(message);
-      }
-
-      @Override
-      public void warn(String message) {
-        shown.warn(message);
-        file.accept("warning: " + message);
-      }
-
-      @Override
-      public void retry(String what, int attempt, Throwable cause) {
-        shown.retry(what, attempt, cause);
-        file.accept("retry " + attempt + ": " + what + ": " + cause.getMessage());
-      }
-    };
+    return cli()
+        .progress(
+            new LoggedProgress(
+                ProgressRenderers.choose(err(), json(), root.quiet, verbosity() > 0, terminal),
+                cli()::log));
   }
 
   OkHttpClient http() {
@@ -120,7 +74,18 @@ abstract class EngineCommand implements Callable<Integer> {
           + " and change the data");
     }
     return HttpClientFactory.create(
-        new TlsOptions(root.cafile, root.insecure), verbosity() >= 2 ? log(2) : null);
+        new TlsOptions(root.cafile, root.insecure), verbosity() >= 2 ? log(2) : null, timeout());
+  }
+
+  /** {@code --timeout}, checked; null for the defaults. */
+  java.time.Duration timeout() {
+    if (root.timeout == null) {
+      return null;
+    }
+    if (root.timeout < 1 || root.timeout > 86_400) {
+      throw DiskferryException.badInput("--timeout must be between 1 and 86400 seconds");
+    }
+    return java.time.Duration.ofSeconds(root.timeout);
   }
 
   /** True when a cloud (--cloud, OS_CLOUD) selects the Glance backend. */
@@ -132,17 +97,25 @@ abstract class EngineCommand implements Callable<Integer> {
   OvirtBackend connect() {
     String url = root.engineUrl;
     if (url == null || url.isBlank()) {
+      String from = cli().settings() == null ? "default" : cli().settings().sourceOf("engine_url");
       throw DiskferryException.badInput(
-          "no engine: use --engine-url, DISKFERRY_ENGINE_URL or a profile (-c NAME)");
+          from.equals("default")
+              ? "no engine: use --engine-url, DISKFERRY_ENGINE_URL or a profile (-c NAME)"
+              : "engine_url is empty in " + from + "; set it there or use --engine-url");
     }
     String user = root.username;
     if (user == null || user.isBlank()) {
       throw DiskferryException.badInput(
           "no user: use --username, DISKFERRY_USERNAME or a profile (-c NAME)");
     }
+    if (root.passwordFile != null) {
+      SecretFiles.warnIfShared(root.passwordFile, "a password", cli()::warn);
+    }
     char[] password =
         PasswordSource.resolve(root.passwordFile, cli().settings(), System.console(), user);
     OkHttpClient http = http();
+    log(1).accept("contacting the engine at " + url + " as " + user + " (timeout "
+        + (root.timeout == null ? "10 s to connect, 60 s to answer" : root.timeout + " s") + ")");
     // The client keeps the password for a re-login after a 401 and wipes it on close.
     EngineClient engine = EngineClient.login(http, url, user, password);
     return new OvirtBackend(engine, http);
@@ -154,12 +127,6 @@ abstract class EngineCommand implements Callable<Integer> {
       out().println(Json.mapper().writeValueAsString(value));
     } catch (IOException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  void closeLog() {
-    if (logFile != null) {
-      logFile.close();
     }
   }
 }

@@ -84,7 +84,7 @@ final class GlanceCommands {
 
   static Session connect(EngineCommand c) {
     String name = cloudName(c);
-    CloudConfig cloud = CloudsYaml.fromEnvironment(c.cli().env).resolve(name);
+    CloudConfig cloud = CloudsYaml.fromEnvironment(c.cli().env).resolve(name, c.cli()::warn);
     boolean insecure = c.root.insecure || !cloud.verify();
     Path ca = c.root.cafile != null ? c.root.cafile : cloud.cacert();
     if (insecure) {
@@ -93,7 +93,12 @@ final class GlanceCommands {
           + " data");
     }
     OkHttpClient http = HttpClientFactory.create(
-        new TlsOptions(insecure ? null : ca, insecure), c.verbosity() >= 2 ? c.log(2) : null);
+        new TlsOptions(insecure ? null : ca, insecure), c.verbosity() >= 2 ? c.log(2) : null,
+        c.timeout());
+    c.log(1).accept("contacting cloud '" + name + "' at "
+        + (cloud.imageEndpointOverride() != null ? cloud.imageEndpointOverride() : cloud.authUrl())
+        + " (timeout " + (c.root.timeout == null ? "10 s to connect, 60 s to answer"
+            : c.root.timeout + " s") + ")");
     return new Session(cloud, GlanceClient.connect(http, cloud));
   }
 
@@ -130,20 +135,13 @@ final class GlanceCommands {
         u.file, u.name != null ? u.name : UploadCommand.defaultName(u.file), format,
         u.visibility, props, u.useImport, u.keepOnFailure, u.retries,
         bufferSize(u, UPLOAD_BUFFERS, listener));
-    try {
-      Session s = connect(u);
-      GlanceUpload flow = new GlanceUpload(s.glance(), listener);
-      if (u.cli().signals) {
-        Signals.install(sig -> flow.interrupt("interrupted by " + sig));
-      }
-      GlanceResult r = flow.run(spec);
-      close(listener);
-      print(u, s, r);
-      return 0;
-    } finally {
-      close(listener);
-      u.closeLog();
+    Session s = connect(u);
+    GlanceUpload flow = new GlanceUpload(s.glance(), listener);
+    if (u.cli().signals) {
+      Signals.install(sig -> flow.interrupt("interrupted by " + sig));
     }
+    print(u, s, flow.run(spec));
+    return 0;
   }
 
   /** Buffers of the Glance path on the heap at once: the digest ring (and a download's zeros). */
@@ -163,16 +161,6 @@ final class GlanceCommands {
     return fitted;
   }
 
-  private static void close(TransferListener l) {
-    if (l instanceof AutoCloseable c) {
-      try {
-        c.close();
-      } catch (Exception ignored) {
-        // A renderer that fails to close changes nothing about the result.
-      }
-    }
-  }
-
   // ---------------------------------------------------------------------------------- download
 
   static int download(DownloadCommand d) {
@@ -183,27 +171,20 @@ final class GlanceCommands {
 
   private static int runDownload(TransferCommand c, Function<GlanceDownload, GlanceResult> job) {
     TransferListener listener = c.listener();
-    try {
-      Session s = connect(c);
-      GlanceDownload flow = new GlanceDownload(
-          s.glance(), listener, JournalStore.fromEnvironment(c.cli().env), s.cloud().name())
-          .retries(c.retryPolicyChecked(), c.retryDelayMillis)
-          .bufferSize(bufferSize(c, DOWNLOAD_BUFFERS, listener));
-      if (c.cli().signals) {
-        Signals.install(
-            sig -> flow.interrupt("interrupted by " + sig),
-            sig -> "interrupted again by " + sig + "; the partial file and its journal are kept"
-                + ": 'diskferry --cloud " + s.cloud().name() + " resume --all' continues",
-            c.err());
-      }
-      GlanceResult r = job.apply(flow);
-      close(listener);
-      print(c, s, r);
-      return 0;
-    } finally {
-      close(listener);
-      c.closeLog();
+    Session s = connect(c);
+    GlanceDownload flow = new GlanceDownload(
+        s.glance(), listener, JournalStore.fromEnvironment(c.cli().env), s.cloud().name())
+        .retries(c.retryPolicyChecked(), c.retryDelayMillis)
+        .bufferSize(bufferSize(c, DOWNLOAD_BUFFERS, listener));
+    if (c.cli().signals) {
+      Signals.install(
+          sig -> flow.interrupt("interrupted by " + sig),
+          sig -> "interrupted again by " + sig + "; the partial file and its journal are kept"
+              + ": '" + c.cli().command("resume", "--all") + "' continues",
+          c.cli()::error);
     }
+    print(c, s, job.apply(flow));
+    return 0;
   }
 
   static void print(EngineCommand c, Session s, GlanceResult r) {
@@ -280,7 +261,7 @@ final class GlanceCommands {
         if (todo.size() == 1) {
           throw e;
         }
-        r.err().println("diskferry: error: " + e.getMessage());
+        r.cli().error(r.cli().describe(e));
         worst = Math.max(worst, e.kind().exitCode());
       }
     }
@@ -291,52 +272,48 @@ final class GlanceCommands {
 
   static int status(StatusCommand st) {
     JournalStore store = JournalStore.fromEnvironment(st.cli().env);
-    try {
-      Session s = connect(st);
-      List<Map<String, Object>> rows = new ArrayList<>();
-      List<Journal> journals = journals(store, s.cloud().name());
-      if (st.transferId != null) {
-        Optional<Journal> j = journals.stream()
-            .filter(x -> x.transferId().equals(st.transferId)).findFirst();
-        GlanceImage image = j.isPresent()
-            ? s.glance().find(st.transferId).orElse(null)
-            : s.glance().resolve(st.transferId);
-        rows.add(row(image, j.orElse(null), st.transferId));
-      } else {
-        List<GlanceImage> all = s.glance().list(null);
-        for (GlanceImage i : all) {
-          Journal j = journals.stream().filter(x -> x.diskId().equals(i.id())).findFirst()
-              .orElse(null);
-          if (i.inProgress() || j != null) {
-            rows.add(row(i, j, i.id()));
-          }
-        }
-        for (Journal j : journals) {
-          if (rows.stream().noneMatch(r -> j.diskId().equals(r.get("image_id")))) {
-            rows.add(row(null, j, j.diskId()));
-          }
+    Session s = connect(st);
+    List<Map<String, Object>> rows = new ArrayList<>();
+    List<Journal> journals = journals(store, s.cloud().name());
+    if (st.transferId != null) {
+      Optional<Journal> j = journals.stream()
+          .filter(x -> x.transferId().equals(st.transferId)).findFirst();
+      GlanceImage image = j.isPresent()
+          ? s.glance().find(st.transferId).orElse(null)
+          : s.glance().resolve(st.transferId);
+      rows.add(row(image, j.orElse(null), st.transferId));
+    } else {
+      List<GlanceImage> all = s.glance().list(null);
+      for (GlanceImage i : all) {
+        Journal j = journals.stream().filter(x -> x.diskId().equals(i.id())).findFirst()
+            .orElse(null);
+        if (i.inProgress() || j != null) {
+          rows.add(row(i, j, i.id()));
         }
       }
-      if (st.json()) {
-        st.printJson(st.transferId != null ? rows.get(0) : rows);
-      } else if (rows.isEmpty()) {
-        st.out().println("no unfinished uploads or downloads");
-      } else {
-        String fmt = "%-36s  %-24s  %-9s  %-10s  %-21s  %s%n";
-        st.out().printf(fmt, "IMAGE", "NAME", "STATUS", "SIZE", "DOWNLOADED", "RESUMABLE");
-        for (Map<String, Object> r : rows) {
-          Object size = r.get("size");
-          Object done = r.get("bytes_done");
-          st.out().printf(fmt, r.get("image_id"), r.get("name") == null ? "-" : r.get("name"),
-              r.get("status"), size == null ? "-" : ByteSizes.format((Long) size),
-              done == null ? "-" : ByteSizes.format((Long) done),
-              Boolean.TRUE.equals(r.get("resumable")) ? "yes" : "no");
+      for (Journal j : journals) {
+        if (rows.stream().noneMatch(r -> j.diskId().equals(r.get("image_id")))) {
+          rows.add(row(null, j, j.diskId()));
         }
       }
-      return 0;
-    } finally {
-      st.closeLog();
     }
+    if (st.json()) {
+      st.printJson(st.transferId != null ? rows.get(0) : rows);
+    } else if (rows.isEmpty()) {
+      st.out().println("no unfinished uploads or downloads");
+    } else {
+      String fmt = "%-36s  %-24s  %-9s  %-10s  %-21s  %s%n";
+      st.out().printf(fmt, "IMAGE", "NAME", "STATUS", "SIZE", "DOWNLOADED", "RESUMABLE");
+      for (Map<String, Object> r : rows) {
+        Object size = r.get("size");
+        Object done = r.get("bytes_done");
+        st.out().printf(fmt, r.get("image_id"), r.get("name") == null ? "-" : r.get("name"),
+            r.get("status"), size == null ? "-" : ByteSizes.format((Long) size),
+            done == null ? "-" : ByteSizes.format((Long) done),
+            Boolean.TRUE.equals(r.get("resumable")) ? "yes" : "no");
+      }
+    }
+    return 0;
   }
 
   private static Map<String, Object> row(GlanceImage i, Journal j, String id) {
@@ -361,88 +338,80 @@ final class GlanceCommands {
 
   static int cancel(CancelCommand cc) {
     JournalStore store = JournalStore.fromEnvironment(cc.cli().env);
-    try {
-      Session s = connect(cc);
-      Optional<Journal> journal = journals(store, s.cloud().name()).stream()
-          .filter(x -> x.transferId().equals(cc.transferId)).findFirst();
-      Optional<GlanceImage> image = journal.isPresent()
-          ? s.glance().find(cc.transferId)
-          : Optional.of(s.glance().resolve(cc.transferId));
-      boolean deleted = false;
-      if (image.isPresent() && journal.isEmpty()) {
-        GlanceImage i = image.get();
-        if (!i.inProgress()) {
-          throw DiskferryException.conflict(
-              "image " + i.id() + " is " + i.status() + "; cancel only deletes unfinished uploads"
-                  + " (queued, saving, uploading, importing)");
-        }
-        deleted = s.glance().delete(i.id());
+    Session s = connect(cc);
+    Optional<Journal> journal = journals(store, s.cloud().name()).stream()
+        .filter(x -> x.transferId().equals(cc.transferId)).findFirst();
+    Optional<GlanceImage> image = journal.isPresent()
+        ? s.glance().find(cc.transferId)
+        : Optional.of(s.glance().resolve(cc.transferId));
+    boolean deleted = false;
+    if (image.isPresent() && journal.isEmpty()) {
+      GlanceImage i = image.get();
+      if (!i.inProgress()) {
+        throw DiskferryException.conflict(
+            "image " + i.id() + " is " + i.status() + "; cancel only deletes unfinished uploads"
+                + " (queued, saving, uploading, importing)");
       }
-      journal.ifPresent(j -> {
-        store.delete(j.transferId());
-        try {
-          java.nio.file.Files.deleteIfExists(j.partFile());
-        } catch (java.io.IOException e) {
-          cc.cli().warn("cannot remove " + j.partFile() + ": " + e.getMessage());
-        }
-      });
-      String id = image.map(GlanceImage::id).orElse(cc.transferId);
-      if (cc.json()) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("command", "cancel");
-        o.put("image_id", id);
-        o.put("status", image.map(GlanceImage::status).orElse("gone"));
-        o.put("image_deleted", deleted);
-        o.put("journal_removed", journal.isPresent());
-        cc.printJson(o);
-      } else if (deleted) {
-        cc.out().println("deleted unfinished image " + id + " (was "
-            + image.get().status() + ")");
-      } else {
-        cc.out().println("cancelled the download of image " + id
-            + "; removed its journal and partial file");
-      }
-      return 0;
-    } finally {
-      cc.closeLog();
+      deleted = s.glance().delete(i.id());
     }
+    journal.ifPresent(j -> {
+      store.delete(j.transferId());
+      try {
+        java.nio.file.Files.deleteIfExists(j.partFile());
+      } catch (java.io.IOException e) {
+        cc.cli().warn("cannot remove " + j.partFile() + ": " + e.getMessage());
+      }
+    });
+    String id = image.map(GlanceImage::id).orElse(cc.transferId);
+    if (cc.json()) {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("command", "cancel");
+      o.put("image_id", id);
+      o.put("status", image.map(GlanceImage::status).orElse("gone"));
+      o.put("image_deleted", deleted);
+      o.put("journal_removed", journal.isPresent());
+      cc.printJson(o);
+    } else if (deleted) {
+      cc.out().println("deleted unfinished image " + id + " (was "
+          + image.get().status() + ")");
+    } else {
+      cc.out().println("cancelled the download of image " + id
+          + "; removed its journal and partial file");
+    }
+    return 0;
   }
 
   static int list(ListCommand l) {
-    try {
-      Session s = connect(l);
-      List<GlanceImage> images = s.glance().list(null);
-      if (l.json()) {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (GlanceImage i : images) {
-          Map<String, Object> o = new LinkedHashMap<>();
-          o.put("id", i.id());
-          o.put("name", i.name());
-          o.put("status", i.status());
-          o.put("size", i.size());
-          o.put("disk_format", i.diskFormat());
-          o.put("container_format", i.containerFormat());
-          o.put("visibility", i.visibility());
-          o.put("checksum", i.checksum());
-          o.put("os_hash_algo", i.hashAlgo());
-          o.put("os_hash_value", i.hashValue());
-          out.add(o);
-        }
-        l.printJson(out);
-      } else {
-        String fmt = "%-36s  %-24s  %-8s  %10s  %-6s  %-9s  %s%n";
-        l.out().printf(fmt, "ID", "NAME", "STATUS", "SIZE", "FORMAT", "CONTAINER", "CHECKSUM");
-        for (GlanceImage i : images) {
-          l.out().printf(fmt, i.id(), i.name() == null ? "-" : i.name(), i.status(),
-              i.size() == null ? "-" : ByteSizes.format(i.size()),
-              i.diskFormat() == null ? "-" : i.diskFormat(),
-              i.containerFormat() == null ? "-" : i.containerFormat(),
-              i.checksum() == null ? "-" : i.checksum());
-        }
+    Session s = connect(l);
+    List<GlanceImage> images = s.glance().list(null);
+    if (l.json()) {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (GlanceImage i : images) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("id", i.id());
+        o.put("name", i.name());
+        o.put("status", i.status());
+        o.put("size", i.size());
+        o.put("disk_format", i.diskFormat());
+        o.put("container_format", i.containerFormat());
+        o.put("visibility", i.visibility());
+        o.put("checksum", i.checksum());
+        o.put("os_hash_algo", i.hashAlgo());
+        o.put("os_hash_value", i.hashValue());
+        out.add(o);
       }
-      return 0;
-    } finally {
-      l.closeLog();
+      l.printJson(out);
+    } else {
+      String fmt = "%-36s  %-24s  %-8s  %10s  %-6s  %-9s  %s%n";
+      l.out().printf(fmt, "ID", "NAME", "STATUS", "SIZE", "FORMAT", "CONTAINER", "CHECKSUM");
+      for (GlanceImage i : images) {
+        l.out().printf(fmt, i.id(), i.name() == null ? "-" : i.name(), i.status(),
+            i.size() == null ? "-" : ByteSizes.format(i.size()),
+            i.diskFormat() == null ? "-" : i.diskFormat(),
+            i.containerFormat() == null ? "-" : i.containerFormat(),
+            i.checksum() == null ? "-" : i.checksum());
+      }
     }
+    return 0;
   }
 }

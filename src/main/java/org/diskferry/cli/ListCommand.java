@@ -50,8 +50,6 @@ final class ListCommand extends EngineCommand {
         }
       }
       return 0;
-    } finally {
-      closeLog();
     }
   }
 }

@@ -77,7 +77,7 @@ final class ResumeCommand extends TransferCommand {
       try {
         resumeOne(store, id);
       } catch (DiskferryException e) {
-        err().println("diskferry: error: " + e.getMessage());
+        cli().error(cli().describe(e));
         worst = Math.max(worst, e.kind().exitCode());
       }
     }

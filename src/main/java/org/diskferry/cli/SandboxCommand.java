@@ -92,8 +92,11 @@ final class SandboxCommand implements Callable<Integer> {
         throw DiskferryException.badInput("--faults: " + e.getMessage());
       }
     }
+    if (dataDir != null && Files.exists(dataDir) && !Files.isDirectory(dataDir)) {
+      throw DiskferryException.badInput("--data-dir " + dataDir + " is not a directory");
+    }
     CountDownLatch stop = new CountDownLatch(1);
-    try (Sandbox sandbox = Sandbox.start(config)) {
+    try (Sandbox sandbox = start(config)) {
       FaultSpec.Injector injector = null;
       if (faultSpec != null) {
         injector = faultSpec.install(sandbox);
@@ -119,6 +122,17 @@ final class SandboxCommand implements Callable<Integer> {
       cli.err.println("diskferry: sandbox stopped");
     }
     return 0;
+  }
+
+  /** Starts the sandbox; a port in use is named, with what to do. */
+  private Sandbox start(SandboxConfig config) throws IOException {
+    try {
+      return Sandbox.start(config);
+    } catch (java.net.BindException e) {
+      throw DiskferryException.badInput(
+          "cannot listen on 127.0.0.1:" + port + ": address already in use; choose another"
+              + " --port, or --port 0 for a free one");
+    }
   }
 
   private static String summary(FaultSpec.Injector injector) {

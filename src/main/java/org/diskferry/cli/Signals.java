@@ -1,6 +1,5 @@
 package org.diskferry.cli;
 
-import java.io.PrintStream;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
@@ -29,10 +28,11 @@ final class Signals {
   /**
    * Installs handlers that call {@code onSignal} with the signal's name (e.g. {@code SIGINT}).
    * On a second signal, {@code onSecond} (with the name) ends what is open and returns the line
-   * that is printed on {@code err} as an error before the process ends.
+   * that {@code report} writes as an error (on stderr and in the log) before the process ends.
    */
   @SuppressWarnings("removal")
-  static void install(Consumer<String> onSignal, UnaryOperator<String> onSecond, PrintStream err) {
+  static void install(
+      Consumer<String> onSignal, UnaryOperator<String> onSecond, Consumer<String> report) {
     for (String name : new String[] {"INT", "TERM"}) {
       try {
         sun.misc.Signal.handle(
@@ -52,8 +52,7 @@ final class Signals {
                 } catch (RuntimeException e) {
                   line = "interrupted again by " + what + ": " + e.getMessage();
                 }
-                err.println("diskferry: error: " + line);
-                err.flush();
+                report.accept(line);
               }
               Runtime.getRuntime().halt(exitCode());
             });

@@ -80,8 +80,6 @@ final class StatusCommand extends EngineCommand {
         }
       }
       return 0;
-    } finally {
-      closeLog();
     }
   }
 

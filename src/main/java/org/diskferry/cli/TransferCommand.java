@@ -161,19 +161,10 @@ abstract class TransferCommand extends EngineCommand {
         Signals.install(
             sig -> orchestrator.interrupt("interrupted by " + sig),
             sig -> orchestrator.stopNow("interrupted again by " + sig, STOP_DEADLINE),
-            err());
+            cli()::error);
       }
       printResult(job.apply(orchestrator));
       return 0;
-    } finally {
-      if (listener instanceof AutoCloseable c) {
-        try {
-          c.close();
-        } catch (Exception ignored) {
-          // Nothing useful to do about a renderer that fails to close.
-        }
-      }
-      closeLog();
     }
   }
 

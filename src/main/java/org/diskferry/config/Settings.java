@@ -3,7 +3,6 @@ package org.diskferry.config;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -190,17 +189,7 @@ public final class Settings {
     if (!ini.holdsPassword() || !warned.add(ini.path())) {
       return;
     }
-    Set<PosixFilePermission> perms;
-    try {
-      perms = Files.getPosixFilePermissions(ini.path());
-    } catch (UnsupportedOperationException | IOException e) {
-      return; // no POSIX permissions here (e.g. Windows): nothing to check
-    }
-    if (perms.contains(PosixFilePermission.GROUP_READ)
-        || perms.contains(PosixFilePermission.OTHERS_READ)) {
-      warn.accept(
-          ini.path() + " holds a password and is readable by others; chmod 600 " + ini.path());
-    }
+    SecretFiles.warnIfShared(ini.path(), "a password", warn);
   }
 
   /** The value for a setting key, from {@code DISKFERRY_<KEY>} first, then the profile. */

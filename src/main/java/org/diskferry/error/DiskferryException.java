@@ -36,7 +36,20 @@ public class DiskferryException extends RuntimeException {
     }
   }
 
+  /** What the CLI suggests after the message, built from how the tool was run. */
+  public enum Hint {
+    NONE,
+    /** {@code diskferry resume ID} continues it. */
+    RESUME,
+    /** {@code diskferry resume ID} continues it, {@code diskferry cancel ID} drops it. */
+    RESUME_OR_CANCEL,
+    /** {@code diskferry cancel ID} cleans it up. */
+    CANCEL
+  }
+
   private final Kind kind;
+  private String transferId;
+  private Hint hint;
 
   public DiskferryException(Kind kind, String message) {
     super(message);
@@ -50,6 +63,34 @@ public class DiskferryException extends RuntimeException {
 
   public Kind kind() {
     return kind;
+  }
+
+  /** The transfer (or image) this failure concerns, or null. */
+  public String transferId() {
+    return transferId;
+  }
+
+  /** True when {@code diskferry resume} can continue what failed (a transient failure). */
+  public boolean resumable() {
+    return kind == Kind.TRANSIENT;
+  }
+
+  /** The command the CLI suggests for {@link #transferId}: resume when resumable, else none. */
+  public Hint hint() {
+    return hint != null ? hint : resumable() ? Hint.RESUME : Hint.NONE;
+  }
+
+  /** Names the transfer this failure concerns; returns this. */
+  public DiskferryException transfer(String id) {
+    this.transferId = id;
+    return this;
+  }
+
+  /** Names the transfer and what the CLI should suggest doing with it; returns this. */
+  public DiskferryException transfer(String id, Hint hint) {
+    this.transferId = id;
+    this.hint = hint;
+    return this;
   }
 
   public static DiskferryException failed(String message) {

@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
+import org.diskferry.config.SecretFiles;
 import java.util.Map;
 import org.diskferry.error.DiskferryException;
 
@@ -89,6 +91,14 @@ public final class CloudsYaml {
    *     message lists the ones that are), or the file cannot be read
    */
   public CloudConfig resolve(String name) {
+    return resolve(name, w -> {});
+  }
+
+  /**
+   * The cloud {@code name}; {@code warn} hears of a file holding its secret (password, application
+   * credential secret, token) that its group or others can read.
+   */
+  public CloudConfig resolve(String name, Consumer<String> warn) {
     Path file = find("clouds", "OS_CLIENT_CONFIG_FILE");
     JsonNode cloud = null;
     if (file != null) {
@@ -116,15 +126,27 @@ public final class CloudsYaml {
     }
     ObjectNode merged = ((ObjectNode) cloud).deepCopy();
     String source = file.toString();
+    warnIfSecretShared(file, cloud, warn);
     Path secure = find("secure", "OS_CLIENT_SECURE_FILE");
     if (secure != null) {
       JsonNode s = read(secure).path("clouds").get(name);
       if (s != null && s.isObject()) {
+        warnIfSecretShared(secure, s, warn);
         merge(merged, (ObjectNode) s);
         source += " + " + secure;
       }
     }
     return fromNode(name, source, merged, file.getParent());
+  }
+
+  private static void warnIfSecretShared(Path file, JsonNode cloud, Consumer<String> warn) {
+    JsonNode auth = cloud.path("auth");
+    for (String key : new String[] {"password", "application_credential_secret", "token"}) {
+      if (auth.hasNonNull(key)) {
+        SecretFiles.warnIfShared(file, "a " + key.replace('_', ' '), warn);
+        return;
+      }
+    }
   }
 
   private String searched() {
@@ -142,8 +164,14 @@ public final class CloudsYaml {
     } catch (IOException e) {
       String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       int nl = msg.indexOf('\n');
+      String where = "";
+      if (e instanceof com.fasterxml.jackson.core.JsonProcessingException p
+          && p.getLocation() != null && p.getLocation().getLineNr() > 0) {
+        where = " (line " + p.getLocation().getLineNr() + ", column "
+            + p.getLocation().getColumnNr() + ")";
+      }
       throw DiskferryException.badInput(
-          "cannot read " + file + ": " + (nl > 0 ? msg.substring(0, nl) : msg));
+          "cannot read " + file + ": " + (nl > 0 ? msg.substring(0, nl) : msg) + where);
     }
   }
 

@@ -101,6 +101,10 @@ public final class GlanceClient {
     try {
       return call.execute();
     } catch (javax.net.ssl.SSLException e) {
+      if (org.diskferry.http.NetErrors.plainHttpSpokenToTls(e)) {
+        throw DiskferryException.failed(
+            "cannot talk to glance at " + endpoint + ": " + describe(e));
+      }
       throw DiskferryException.auth(
           "TLS failure talking to glance at " + endpoint + ": " + e.getMessage()
               + " (set cacert in clouds.yaml, or --cacert FILE)");
@@ -128,7 +132,7 @@ public final class GlanceClient {
   }
 
   static String describe(IOException e) {
-    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return org.diskferry.http.NetErrors.describe(e);
   }
 
   private Request withToken(Request.Builder b) {

@@ -264,8 +264,8 @@ public final class GlanceDownload {
             suspend(journal, hashing, sync, written);
             throw DiskferryException.transientFailure(
                 "download of image " + image.id() + " failed at byte " + pos + " of " + size + ": "
-                    + GlanceClient.describe(e) + "; 'diskferry --cloud " + cloud + " resume "
-                    + image.id() + "' continues", e);
+                    + GlanceClient.describe(e), e)
+                .transfer(journal.transferId());
           }
           attempt++;
           listener.retry("download of image " + image.id() + " from byte " + pos, attempt, e);
@@ -448,9 +448,10 @@ public final class GlanceDownload {
     if (interrupted) {
       suspend(journal, hashing, sync, written);
       throw new TransferInterruptedException(
-          (interruptReason == null ? "interrupted" : interruptReason) + "; 'diskferry --cloud "
-              + cloud + " resume " + journal.transferId() + "' continues",
-          journal.transferId());
+          (interruptReason == null ? "interrupted" : interruptReason) + "; the download of image "
+              + journal.transferId() + " is suspended",
+          journal.transferId(),
+          true);
     }
   }
 

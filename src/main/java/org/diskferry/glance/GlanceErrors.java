@@ -31,7 +31,9 @@ final class GlanceErrors {
     } catch (IOException e) {
       body = "";
     }
-    return of(resp.code(), body, resp.header("X-Openstack-Request-Id"), what);
+    okhttp3.HttpUrl url = resp.request().url();
+    return of(resp.code(), body, resp.header("X-Openstack-Request-Id"),
+        what + " at " + url.scheme() + "://" + url.host() + ":" + url.port());
   }
 
   static DiskferryException of(int code, String body, String requestId, String what) {

@@ -44,8 +44,23 @@ public final class HttpClientFactory {
     return create(tls, log, READ_TIMEOUT_MILLIS);
   }
 
+  /**
+   * Builds a client whose connects and reads each wait at most {@code timeout} ({@code
+   * --timeout}); null keeps the defaults (10 s to connect, 60 s of silence on a read).
+   */
+  public static OkHttpClient create(TlsOptions tls, Consumer<String> log, Duration timeout) {
+    return timeout == null
+        ? create(tls, log)
+        : create(tls, log, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()), timeout);
+  }
+
   /** Builds a client whose reads wait at most {@code readTimeoutMillis} for data. */
   static OkHttpClient create(TlsOptions tls, Consumer<String> log, int readTimeoutMillis) {
+    return create(tls, log, readTimeoutMillis, Duration.ofSeconds(10));
+  }
+
+  private static OkHttpClient create(
+      TlsOptions tls, Consumer<String> log, int readTimeoutMillis, Duration connectTimeout) {
     Dispatcher dispatcher = new Dispatcher();
     dispatcher.setMaxRequests(64);
     dispatcher.setMaxRequestsPerHost(64);
@@ -53,7 +68,7 @@ public final class HttpClientFactory {
         new OkHttpClient.Builder()
             .dispatcher(dispatcher)
             .connectionPool(new ConnectionPool(32, 50, java.util.concurrent.TimeUnit.SECONDS))
-            .connectTimeout(Duration.ofSeconds(10))
+            .connectTimeout(connectTimeout)
             // Reads time out in the socket itself, and no Nagle delay (ClientSockets).
             .readTimeout(Duration.ZERO)
             .socketFactory(new ClientSockets(readTimeoutMillis))
@@ -89,10 +104,9 @@ public final class HttpClientFactory {
   /** A trust manager that trusts exactly the certificates in a PEM bundle. */
   public static X509TrustManager trustManagerFor(java.nio.file.Path pem) {
     Collection<? extends Certificate> certs;
-    try (InputStream in = Files.newInputStream(pem)) {
-      certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
-    } catch (IOException e) {
-      throw DiskferryException.badInput("cannot read CA file " + pem + ": " + e.getMessage());
+    try {
+      certs = CertificateFactory.getInstance("X.509")
+          .generateCertificates(new java.io.ByteArrayInputStream(caBytes(pem)));
     } catch (GeneralSecurityException e) {
       throw DiskferryException.badInput("CA file " + pem + " is not a PEM certificate bundle");
     }
@@ -118,6 +132,41 @@ public final class HttpClientFactory {
     } catch (GeneralSecurityException | IOException e) {
       throw DiskferryException.badInput("cannot use CA file " + pem + ": " + e.getMessage());
     }
+  }
+
+  /** The largest CA file read: the biggest system bundles are well under 1 MiB. */
+  private static final long MAX_CA_FILE = 16L << 20;
+
+  /**
+   * The bytes of a CA file that can be a certificate bundle: PEM (with a BEGIN CERTIFICATE line)
+   * or a single DER certificate. Anything else is refused before the certificate parser, which
+   * takes many seconds to give up on a large binary file.
+   */
+  private static byte[] caBytes(java.nio.file.Path pem) {
+    byte[] bytes;
+    try {
+      if (Files.isDirectory(pem)) {
+        throw DiskferryException.badInput("CA file " + pem + " is a directory");
+      }
+      if (Files.size(pem) > MAX_CA_FILE) {
+        throw DiskferryException.badInput(
+            "CA file " + pem + " is not a PEM certificate bundle (it is larger than 16 MiB)");
+      }
+      bytes = Files.readAllBytes(pem);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw DiskferryException.badInput("CA file " + pem + " does not exist");
+    } catch (java.nio.file.AccessDeniedException e) {
+      throw DiskferryException.badInput("cannot read CA file " + pem + ": permission denied");
+    } catch (IOException e) {
+      throw DiskferryException.badInput("cannot read CA file " + pem + ": " + e.getMessage());
+    }
+    String text = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+    boolean der = bytes.length > 0 && bytes.length < 64 << 10 && bytes[0] == 0x30;
+    if (!text.contains("-----BEGIN CERTIFICATE-----") && !der) {
+      throw DiskferryException.badInput(
+          "CA file " + pem + " is not a PEM certificate bundle (no BEGIN CERTIFICATE line)");
+    }
+    return bytes;
   }
 
   private static final class TrustAll implements X509TrustManager {

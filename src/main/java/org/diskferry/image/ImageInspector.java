@@ -158,11 +158,34 @@ public final class ImageInspector {
         DiskferryException.Kind.BAD_INPUT, path + ": cannot read: " + e.getMessage(), e);
   }
 
+  /** Why a symbolic link leads nowhere: a loop, or a missing target. */
+  static String brokenLink(Path link) {
+    try {
+      link.toRealPath();
+      return "no such file";
+    } catch (java.nio.file.FileSystemException e) {
+      String reason = e.getReason() == null ? "" : e.getReason();
+      if (reason.toLowerCase(java.util.Locale.ROOT).contains("symbolic links")) {
+        return "a loop of symbolic links";
+      }
+      try {
+        return "a symbolic link to " + Files.readSymbolicLink(link) + ", which does not exist";
+      } catch (IOException ignored) {
+        return "no such file";
+      }
+    } catch (IOException e) {
+      return "no such file";
+    }
+  }
+
   private static void checkRegularFile(Path path) {
     if (Files.isDirectory(path)) {
       throw DiskferryException.badInput(path + " is a directory, not a disk image");
     }
     if (!Files.exists(path)) {
+      if (Files.isSymbolicLink(path)) {
+        throw DiskferryException.badInput(path + ": " + brokenLink(path));
+      }
       throw DiskferryException.badInput(path + ": no such file");
     }
     if (!Files.isRegularFile(path)) {

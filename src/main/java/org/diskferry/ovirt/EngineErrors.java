@@ -104,7 +104,7 @@ final class EngineErrors {
     if (isTlsTrust(e)) {
       return untrusted(hostPort(url), base, e);
     }
-    String reason = oneLine(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+    String reason = oneLine(org.diskferry.http.NetErrors.describe(e));
     String where = base;
     if (e instanceof ConnectException
         || e instanceof UnknownHostException

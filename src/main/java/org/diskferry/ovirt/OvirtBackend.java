@@ -132,8 +132,10 @@ public final class OvirtBackend implements Backend {
       throw DiskferryException.notFound("disk '" + idOrName + "' not found");
     }
     if (found.size() > 1) {
+      List<String> ids = found.stream().map(Disk::id).limit(10).toList();
       throw DiskferryException.badInput(
-          found.size() + " disks are named '" + idOrName + "'; give the disk id instead");
+          found.size() + " disks are named '" + idOrName + "' (" + String.join(", ", ids)
+              + (found.size() > ids.size() ? ", ..." : "") + "); give the disk id instead");
     }
     return found.get(0);
   }

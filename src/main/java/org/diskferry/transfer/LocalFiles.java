@@ -35,16 +35,17 @@ public final class LocalFiles {
   static void checkUnchanged(Journal j, Path src) {
     if (!Files.isRegularFile(src)) {
       throw DiskferryException.badInput(
-          src + " is gone; transfer " + j.transferId() + " cannot be resumed (cancel it with"
-              + " 'diskferry cancel " + j.transferId() + "')");
+              src + " is gone; transfer " + j.transferId() + " cannot be resumed")
+          .transfer(j.transferId(), DiskferryException.Hint.CANCEL);
     }
     try {
       if (Files.size(src) != j.localSize()
           || Files.getLastModifiedTime(src).toMillis() != j.localModified()) {
         throw DiskferryException.badInput(
-            src + " changed since transfer " + j.transferId() + " began (size or modification"
-                + " time differ); it cannot be resumed: cancel it with 'diskferry cancel "
-                + j.transferId() + "' and upload again");
+                src + " changed since transfer " + j.transferId() + " began (size or"
+                    + " modification time differ); it cannot be resumed: cancel it and upload"
+                    + " again")
+            .transfer(j.transferId(), DiskferryException.Hint.CANCEL);
       }
     } catch (IOException e) {
       throw DiskferryException.badInput("cannot read " + src + ": " + e.getMessage());

@@ -136,10 +136,9 @@ final class SessionDriver {
       if (keeper != null && !cancelOnInterrupt) {
         suspend(session, keeper);
         throw new TransferInterruptedException(
-            pool.interruptReason() + "; transfer " + session.transferId()
-                + " is suspended: run 'diskferry resume " + session.transferId()
-                + "' to continue or 'diskferry cancel " + session.transferId() + "' to drop it",
-            session.transferId());
+            pool.interruptReason() + "; transfer " + session.transferId() + " is suspended",
+            session.transferId(),
+            true);
       }
       end(session, keeper, e, onAbort);
       throw e;
@@ -147,9 +146,9 @@ final class SessionDriver {
       if (keeper != null && !cancelOnInterrupt) {
         suspend(session, keeper);
         throw DiskferryException.transientFailure(
-            "transfer " + session.transferId() + ": " + e.getMessage()
-                + "; run 'diskferry resume " + session.transferId() + "' to continue",
-            e);
+            "transfer " + session.transferId() + ": " + e.getMessage(),
+            e)
+            .transfer(session.transferId());
       }
       end(session, keeper, e, onAbort);
       throw DiskferryException.failed(

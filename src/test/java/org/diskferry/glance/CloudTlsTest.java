@@ -73,6 +73,9 @@ class CloudTlsTest {
     Path clouds = Files.writeString(dir.resolve("clouds.yaml"), "clouds:\n  c:\n"
         + "    auth:\n      auth_url: https://127.0.0.1:" + wm.httpsPort() + "\n"
         + "      username: u\n      password: p\n      project_name: x\n" + extraYaml);
+    // As an admin keeps a file with a password (others' read access would add a warning).
+    Files.setPosixFilePermissions(
+        clouds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     Map<String, String> env = new HashMap<>();
     env.put("OS_CLIENT_CONFIG_FILE", clouds.toString());
     env.put("HOME", dir.toString());

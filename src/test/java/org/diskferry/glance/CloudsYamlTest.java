@@ -106,4 +106,25 @@ class CloudsYamlTest {
           assertThat(e.getMessage()).startsWith("cannot read " + f).doesNotContain("\n");
         });
   }
+
+  @Test
+  void aSecretInAFileOthersCanReadGetsAWarning() throws Exception {
+    Path f = dir.resolve("shared-clouds.yaml");
+    Files.writeString(f, "clouds:\n  p:\n    auth:\n      auth_url: https://k:5000/v3\n"
+        + "      username: u\n      password: s3cret\n      project_name: x\n"
+        + "  open:\n    auth_type: none\n    image_endpoint_override: http://127.0.0.1:9\n");
+    Map<String, String> env = home();
+    env.put("OS_CLIENT_CONFIG_FILE", f.toString());
+    java.util.List<String> warned = new java.util.ArrayList<>();
+    Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    yaml(env).resolve("p", warned::add);
+    assertThat(warned).containsExactly(
+        f + " holds a password and is readable by others; chmod 600 " + f);
+    warned.clear();
+    yaml(env).resolve("open", warned::add); // no secret in this cloud: nothing to say
+    assertThat(warned).isEmpty();
+    Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    yaml(env).resolve("p", warned::add);
+    assertThat(warned).isEmpty();
+  }
 }

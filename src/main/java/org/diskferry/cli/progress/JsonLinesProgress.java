@@ -45,6 +45,7 @@ public final class JsonLinesProgress implements ProgressRenderer {
   private long maxTransferred = -1;
   private long lastSize;
   private boolean pending;
+  private boolean warningsOnly;
 
   public JsonLinesProgress(PrintStream err, boolean verbose) {
     this(err, verbose, DEFAULT_INTERVAL, System::nanoTime);
@@ -59,8 +60,17 @@ public final class JsonLinesProgress implements ProgressRenderer {
     this.startNanos = nanoClock.getAsLong();
   }
 
+  /** Writes warnings only ({@code -q -o json}); returns this. */
+  public synchronized JsonLinesProgress warningsOnly() {
+    warningsOnly = true;
+    return this;
+  }
+
   @Override
   public synchronized void phase(String newPhase) {
+    if (warningsOnly) {
+      return;
+    }
     long now = nanoClock.getAsLong();
     flushPending(now);
     phase = Events.oneLine(newPhase);
@@ -75,7 +85,7 @@ public final class JsonLinesProgress implements ProgressRenderer {
 
   @Override
   public synchronized void progress(long transferred, long size) {
-    if (transferred < maxTransferred || finalEmitted) {
+    if (warningsOnly || transferred < maxTransferred || finalEmitted) {
       return;
     }
     maxTransferred = transferred;
@@ -104,6 +114,9 @@ public final class JsonLinesProgress implements ProgressRenderer {
 
   @Override
   public synchronized void retry(String what, int attempt, Throwable cause) {
+    if (warningsOnly) {
+      return;
+    }
     ObjectNode node = event("retry");
     node.put("what", Events.oneLine(what));
     node.put("attempt", attempt);

@@ -10,7 +10,8 @@ public final class ProgressRenderers {
   /**
    * The renderer for a command run. In order: {@code json} ({@code -o json}) gives JSON Lines, even
    * with {@code -q}, because a program reads them; {@code quiet} gives warnings only; {@code
-   * terminal} gives a progress bar; otherwise plain lines every 10 s.
+   * terminal} gives a progress bar; otherwise plain lines every 10 s. With {@code json} and {@code
+   * quiet} only warnings are written (as JSON Lines), as {@code -q} alone writes only warnings.
    *
    * <p>Close the result when the command ends (try-with-resources), so that a progress bar is
    * finished cleanly before the result is printed on stdout.
@@ -21,7 +22,7 @@ public final class ProgressRenderers {
   public static ProgressRenderer choose(
       PrintStream err, boolean json, boolean quiet, boolean verbose, boolean terminal) {
     if (json) {
-      return new JsonLinesProgress(err, verbose);
+      return quiet ? new JsonLinesProgress(err, false).warningsOnly() : new JsonLinesProgress(err, verbose);
     }
     if (quiet) {
       return new QuietProgress(err);
