@@ -16,8 +16,8 @@
 # Every result is checked byte for byte: an upload's volume file (the engine's `path`) against
 # the source (cmp for raw volumes, qemu-img compare otherwise), a download against the source.
 # Prints the medians and the ratios client / diskferry (> 1: diskferry is faster or leaner).
-# The daemon's log (its CLOSE lines count requests per connection) is kept in
-# target/vs-imageio-daemon.log.
+# The daemon's log is kept in target/vs-imageio-daemon.log; bench/imageio-requests.py prints
+# from it the requests of each connection of each transfer.
 #
 # Usage: bench/vs-imageio.sh [UNIT_MIB] [PAIRS]
 # Space: about 19 x U in target/ at once (sources, the two disks downloads read, one result).
