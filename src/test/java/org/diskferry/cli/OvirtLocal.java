@@ -131,9 +131,10 @@ final class OvirtLocal implements AutoCloseable {
       p.destroyForcibly();
       throw new IOException("ovirt-local.sh " + args.get(0) + " took over 3 minutes (" + log + ")");
     }
+    // start prints the env file, the engine's password among its lines: keep the rest only.
+    String out = Files.readString(log, StandardCharsets.UTF_8).replaceAll("(?m)^.*PASSWORD=.*\n?", "");
+    Files.writeString(log, out, StandardCharsets.UTF_8);
     if (p.exitValue() != 0) {
-      // The log holds the env file's lines, the password among them: show only the rest.
-      String out = Files.readString(log, StandardCharsets.UTF_8).replaceAll("(?m)^.*PASSWORD=.*$", "");
       throw new IOException("ovirt-local.sh " + args.get(0) + " failed (exit " + p.exitValue()
           + "):\n" + out);
     }
