@@ -120,7 +120,7 @@ download_diskferry() { # tag disk source
 # launcher's class archive (see bin/diskferry), which every later run maps, as an admin's
 # would; the client's first run compiles the library's bytecode.
 head -c 1M /dev/urandom > "$work/warm.raw"
-bin/diskferry -q -o json upload "$work/warm.raw" --name warm-up > "$work/warm.json"
+bin/diskferry -q -o json upload "$work/warm.raw" --name warm-up > "$work/warm.json" 2> "$work/err"
 warm=$(jq -r .disk_id "$work/warm.json")
 bin/diskferry -q download "$warm" "$work/warm.out" > /dev/null
 flow download "$warm" "$work/warm.out" > /dev/null
@@ -129,9 +129,9 @@ rm -f "$work/warm.raw" "$work/warm.out"
 
 # The disks the downloads read, uploaded once (not timed) and checked.
 echo "bench: uploading the disks the downloads read" >&2
-bin/diskferry -q -o json upload "$work/u.raw" --name down-u > "$work/d1.json"
+bin/diskferry -q -o json upload "$work/u.raw" --name down-u > "$work/d1.json" 2> "$work/err"
 down_u=$(jq -r .disk_id "$work/d1.json")
-bin/diskferry -q -o json upload "$work/4u.raw" --name down-4u > "$work/d2.json"
+bin/diskferry -q -o json upload "$work/4u.raw" --name down-4u > "$work/d2.json" 2> "$work/err"
 down_4u=$(jq -r .disk_id "$work/d2.json")
 check_volume "$down_u" "$work/u.raw"
 check_volume "$down_4u" "$work/4u.raw"
@@ -160,7 +160,7 @@ col() { awk -v c="$2" '{print $c}' "$work/$1" | median; }
 echo
 echo "ovirt-imageio daemon $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from ovirt_imageio._internal import version; print(version.string)' "$tools/imageio" 2>/dev/null || echo '2.5.3') through qemu-nbd, TLS on 127.0.0.1; $(nproc) cores; U = $unit MiB; medians of $pairs interleaved pairs; whole commands"
 echo "every result compared byte for byte with its source"
-printf '%-34s | %-27s | %-27s | %s\n' scenario "imageio client" diskferry "ratio client/diskferry: wall, CPU, RSS"
+printf '%-36s | %-27s | %-27s | %s\n' scenario "imageio client" diskferry "ratio client/diskferry: wall, CPU, RSS"
 for s in "${scenarios[@]}"; do
   case $s in
     up-u) label="upload $unit MiB random" ;;
@@ -171,7 +171,7 @@ for s in "${scenarios[@]}"; do
   esac
   cw=$(col "$s-client" 1) cc=$(col "$s-client" 2) cr=$(col "$s-client" 3)
   dw=$(col "$s-diskferry" 1) dc=$(col "$s-diskferry" 2) dr=$(col "$s-diskferry" 3)
-  printf '%-34s | %6.2f s %6.2f CPU-s %4d MiB | %6.2f s %6.2f CPU-s %4d MiB | %s %s %s\n' \
+  printf '%-36s | %6.2f s %6.2f CPU-s %4d MiB | %6.2f s %6.2f CPU-s %4d MiB | %s %s %s\n' \
     "$label" "$cw" "$cc" "$cr" "$dw" "$dc" "$dr" "$(ratio "$cw" "$dw")" "$(ratio "$cc" "$dc")" "$(ratio "$cr" "$dr")"
 done
 # The issue's CPU target: diskferry's CPU over the 4U upload and download / the client's.
