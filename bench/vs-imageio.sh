@@ -120,7 +120,7 @@ download_diskferry() { # tag disk source
 # launcher's class archive (see bin/diskferry), which every later run maps, as an admin's
 # would; the client's first run compiles the library's bytecode.
 head -c 1M /dev/urandom > "$work/warm.raw"
-bin/diskferry -q -o json upload "$work/warm.raw" --name warm-up > "$work/warm.json" 2> "$work/err"
+bin/diskferry -q -o json upload "$work/warm.raw" --name warm-up > "$work/warm.json" 2> "$work/err" || { cat "$work/err" >&2; exit 1; }
 warm=$(jq -r .disk_id "$work/warm.json")
 bin/diskferry -q download "$warm" "$work/warm.out" > /dev/null
 flow download "$warm" "$work/warm.out" > /dev/null
@@ -129,9 +129,9 @@ rm -f "$work/warm.raw" "$work/warm.out"
 
 # The disks the downloads read, uploaded once (not timed) and checked.
 echo "bench: uploading the disks the downloads read" >&2
-bin/diskferry -q -o json upload "$work/u.raw" --name down-u > "$work/d1.json" 2> "$work/err"
+bin/diskferry -q -o json upload "$work/u.raw" --name down-u > "$work/d1.json" 2> "$work/err" || { cat "$work/err" >&2; exit 1; }
 down_u=$(jq -r .disk_id "$work/d1.json")
-bin/diskferry -q -o json upload "$work/4u.raw" --name down-4u > "$work/d2.json" 2> "$work/err"
+bin/diskferry -q -o json upload "$work/4u.raw" --name down-4u > "$work/d2.json" 2> "$work/err" || { cat "$work/err" >&2; exit 1; }
 down_4u=$(jq -r .disk_id "$work/d2.json")
 check_volume "$down_u" "$work/u.raw"
 check_volume "$down_4u" "$work/4u.raw"
