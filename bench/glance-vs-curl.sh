@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and memory of diskferry's Glance backend against curl and openstacksdk, in one run,
-# against the same real Glance on 127.0.0.1 (../shared/tools/glance-local.sh, file store).
+# against the same real Glance on 127.0.0.1 (scripts/glance-test-server.sh: Debian's glance-api,
+# file store; `sudo scripts/glance-test-server.sh install` installs it).
 #
 # Each round: curl PUT of the whole file (exact Content-Length) to a new image, diskferry upload,
 # curl GET, diskferry download, openstacksdk's streamed download (1 MiB chunks, md5 checked by the
@@ -11,8 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib=${1:-1024}
 rounds=${2:-5}
-glance_local=${DISKFERRY_GLANCE_LOCAL:-../shared/tools/glance-local.sh}
-[ -f "$glance_local" ] || { echo "bench: $glance_local not found (set DISKFERRY_GLANCE_LOCAL)" >&2; exit 2; }
 for tool in curl jq bc /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install curl jq bc time)" >&2; exit 2; }
 done
@@ -23,17 +22,14 @@ fi
 mvn -B -ntp -q -DskipTests package   # always: a stale jar would measure old code
 
 work=$(mktemp -d)
-export GLANCE_LOCAL_DIR="$work/glance" GLANCE_LOCAL_FRESH=1
-GLANCE_LOCAL_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export GLANCE_LOCAL_PORT
 cleanup() {
-  GLANCE_LOCAL_PURGE=1 bash "$glance_local" stop >/dev/null 2>&1 || true
+  bash scripts/glance-test-server.sh stop --dir "$work/glance" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-eval "$(bash "$glance_local")"
+eval "$(bash scripts/glance-test-server.sh start --dir "$work/glance")"
 E=$GLANCE_ENDPOINT
-export OS_CLIENT_CONFIG_FILE="$GLANCE_LOCAL_DIR/clouds.yaml"
+export OS_CLIENT_CONFIG_FILE="$work/glance/clouds.yaml"
 
 echo "bench: making a ${size_mib} MiB random image" >&2
 head -c "${size_mib}M" /dev/urandom > "$work/image.raw"
@@ -52,7 +48,7 @@ delete() { curl -fsS -X DELETE "$E/v2/images/$1" >/dev/null; }
 
 cat > "$work/sdk.py" <<'PY'
 import sys, openstack
-conn = openstack.connect(cloud="glance-local")
+conn = openstack.connect(cloud="glance-test")
 image = conn.image.get_image(sys.argv[1])
 with open(sys.argv[2], "wb") as f:
     conn.image.download_image(image, output=f, chunk_size=1024 * 1024)
@@ -61,9 +57,9 @@ PY
 # Warm-up, not timed: the first two transfer commands after a build write and publish the
 # launcher's class archive (see bin/diskferry), which every later run maps, as an admin's would.
 head -c 1M /dev/urandom > "$work/warm.raw"
-bin/diskferry --cloud glance-local -o json upload "$work/warm.raw" --name warm-up 2>/dev/null > "$work/warm.json"
+bin/diskferry --cloud glance-test -o json upload "$work/warm.raw" --name warm-up 2>/dev/null > "$work/warm.json"
 warm=$(jq -r .image_id "$work/warm.json")
-bin/diskferry --cloud glance-local -q download "$warm" "$work/warm.out" >/dev/null
+bin/diskferry --cloud glance-test -q download "$warm" "$work/warm.out" >/dev/null
 delete "$warm"; rm -f "$work/warm.raw" "$work/warm.out" "$work/warm.json"
 
 cu=(); du=(); cd_=(); dd=(); sd=(); cs=(); rss_up=(); rss_down=(); rss_sdk=(); rss_curl=()
@@ -76,7 +72,7 @@ for r in $(seq 1 "$rounds"); do
   t1=$(now); cu+=("$(rate "$t0" "$t1")")
 
   t0=$(start)
-  /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-local -o json upload \
+  /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-test -o json upload \
     "$work/image.raw" --name "df-$r" > "$work/up.json" 2>/dev/null
   t1=$(now); du+=("$(rate "$t0" "$t1")"); rss_up+=("$(rss "$work/t")")
   dfid=$(jq -r .image_id "$work/up.json")
@@ -95,7 +91,7 @@ for r in $(seq 1 "$rounds"); do
   rm -f "$work/curl.out"
 
   t0=$(start)
-  /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-local -q download "$dfid" "$work/df.out" >/dev/null
+  /usr/bin/time -v -o "$work/t" bin/diskferry --cloud glance-test -q download "$dfid" "$work/df.out" >/dev/null
   t1=$(now); dd+=("$(rate "$t0" "$t1")"); rss_down+=("$(rss "$work/t")")
   cmp "$work/image.raw" "$work/df.out"; rm -f "$work/df.out"
 

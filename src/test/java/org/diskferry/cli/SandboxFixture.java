@@ -47,6 +47,11 @@ final class SandboxFixture implements AutoCloseable {
   }
 
   Result run(Map<String, String> env, String... args) {
+    return inProcess(env, args);
+  }
+
+  /** Runs a diskferry command in this JVM with this environment. */
+  static Result inProcess(Map<String, String> env, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code;

@@ -1,46 +1,48 @@
 package org.diskferry.glance;
 
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real Glance for integration tests, started with the project's {@code glance-local.sh} on
- * 127.0.0.1 and a free port, with its state under {@code target/}. Stop it with {@link #close()}.
+ * A real Glance for integration tests: Debian's glance-api, started with the project's own
+ * {@code scripts/glance-test-server.sh} on 127.0.0.1 and a free port, with its state under
+ * {@code target/glance-it/}. Stop it with {@link #close()}.
  *
- * <p>The script is {@code ../shared/tools/glance-local.sh} beside the project (the failsafe
- * property {@code diskferry.glance.script}), or {@code $DISKFERRY_GLANCE_LOCAL}.
+ * <p>Without glance-api the tests are skipped with a one-line reason, except in CI ({@code
+ * CI=true}), where {@code .ci/run} installs it and they must run.
  */
 public final class GlanceLocal implements AutoCloseable {
 
-  private final Path script;
+  private static final Path SCRIPT = Path.of("scripts", "glance-test-server.sh");
+
   private final Path dir;
-  private final Map<String, String> env;
   /** The Glance URL, e.g. {@code http://127.0.0.1:PORT}. */
   public final String endpoint;
 
-  private GlanceLocal(Path script, Path dir, Map<String, String> env, String endpoint) {
-    this.script = script;
+  private GlanceLocal(Path dir, String endpoint) {
     this.dir = dir;
-    this.env = env;
     this.endpoint = endpoint;
   }
 
-  static Path script() {
-    String override = System.getenv("DISKFERRY_GLANCE_LOCAL");
-    String prop = System.getProperty("diskferry.glance.script");
-    Path p = override != null && !override.isBlank() ? Path.of(override)
-        : prop != null ? Path.of(prop) : Path.of("..", "shared", "tools", "glance-local.sh");
-    if (!Files.isRegularFile(p)) {
-      throw new IllegalStateException(
-          "the Glance integration tests need glance-local.sh, not found at " + p.toAbsolutePath()
-              + "; put ../shared beside the project or set DISKFERRY_GLANCE_LOCAL");
+  /** Skips the calling test (or class) without glance-api; fails it in CI. */
+  public static void assumeInstalled() {
+    if (Files.isExecutable(Path.of("/usr/bin/glance-api"))
+        && Files.isExecutable(Path.of("/usr/bin/glance-manage"))) {
+      return;
     }
-    return p;
+    String why = "glance-api is not installed (sudo " + SCRIPT + " install)";
+    if ("true".equals(System.getenv("CI"))) {
+      fail(why + ", and CI must run the Glance tests (.ci/run installs it)");
+    }
+    assumeTrue(false, why + ": skipping the tests against a real Glance");
   }
 
   /**
@@ -50,47 +52,38 @@ public final class GlanceLocal implements AutoCloseable {
    * @param sizeCap image_size_cap in bytes, or 0 for the script's default
    */
   public static GlanceLocal start(String name, long sizeCap) throws IOException, InterruptedException {
-    Path script = script();
+    assumeInstalled();
     Path dir = Path.of("target", "glance-it", name).toAbsolutePath();
     Files.createDirectories(dir.getParent());
-    int port;
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
-    }
-    Map<String, String> env = new java.util.HashMap<>();
-    env.put("GLANCE_LOCAL_DIR", dir.toString());
-    env.put("GLANCE_LOCAL_PORT", String.valueOf(port));
-    env.put("GLANCE_LOCAL_FRESH", "1");
+    List<String> args = new ArrayList<>(List.of("start", "--dir", dir.toString()));
     if (sizeCap > 0) {
-      env.put("GLANCE_LOCAL_SIZE_CAP", String.valueOf(sizeCap));
+      args.addAll(List.of("--size-cap", String.valueOf(sizeCap)));
     }
-    String out = run(script, env, "start");
-    String endpoint = null;
+    String out = run(dir, args);
     for (String line : out.split("\n")) {
       if (line.startsWith("GLANCE_ENDPOINT=")) {
-        endpoint = line.substring("GLANCE_ENDPOINT=".length()).trim();
+        return new GlanceLocal(dir, line.substring("GLANCE_ENDPOINT=".length()).trim());
       }
     }
-    if (endpoint == null) {
-      throw new IllegalStateException("glance-local.sh printed no GLANCE_ENDPOINT: " + out);
-    }
-    return new GlanceLocal(script, dir, env, endpoint);
+    run(dir, List.of("stop", "--dir", dir.toString()));
+    throw new IllegalStateException(SCRIPT + " printed no GLANCE_ENDPOINT: " + out);
   }
 
-  private static String run(Path script, Map<String, String> env, String what)
-      throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), what);
-    pb.environment().putAll(env);
-    Path log = Path.of(env.get("GLANCE_LOCAL_DIR") + "-" + what + ".log");
+  private static String run(Path dir, List<String> args) throws IOException, InterruptedException {
+    String what = args.get(0);
+    List<String> cmd = new ArrayList<>(List.of("bash", SCRIPT.toString()));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    Path log = Path.of(dir + "-" + what + ".log");
     pb.redirectError(log.toFile());
     Process p = pb.start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(300, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new IllegalStateException("glance-local.sh " + what + " took over 5 minutes");
+      throw new IllegalStateException(SCRIPT + " " + what + " took over 5 minutes");
     }
     if (p.exitValue() != 0) {
-      throw new IllegalStateException("glance-local.sh " + what + " failed (exit " + p.exitValue()
+      throw new IllegalStateException(SCRIPT + " " + what + " failed (exit " + p.exitValue()
           + "): " + Files.readString(log));
     }
     return new String(out, StandardCharsets.UTF_8);
@@ -104,9 +97,7 @@ public final class GlanceLocal implements AutoCloseable {
   @Override
   public void close() {
     try {
-      Map<String, String> e = new java.util.HashMap<>(env);
-      e.put("GLANCE_LOCAL_PURGE", "1");
-      run(script, e, "stop");
+      run(dir, List.of("stop", "--dir", dir.toString(), "--purge"));
     } catch (IOException | InterruptedException | IllegalStateException ex) {
       System.err.println("stopping glance in " + dir + ": " + ex.getMessage());
     }
