@@ -112,7 +112,14 @@ final class SessionDriver {
         keeper.save();
       }
       pool.checkInterrupted(session);
-      int workers = Math.max(1, Math.min(req.workers(), session.maxConnections()));
+      // An upload's journal checkpoints flush on a connection of their own: leave one of the
+      // server's connections free for it, or the flush waits behind the workers (with qemu-nbd
+      // behind imageio a connection over the limit hangs rather than being refused).
+      int connections = session.maxConnections();
+      if (upload && keeper != null && connections > 1) {
+        connections--;
+      }
+      int workers = Math.max(1, Math.min(req.workers(), connections));
       listener.phase(upload ? "uploading" : "downloading");
       long moved =
           pool.moveRanges(session, todo, journal.bytesDone(), workers, req, work, keeper);

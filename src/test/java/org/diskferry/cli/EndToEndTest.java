@@ -250,4 +250,22 @@ class EndToEndTest {
     assertThat(version.exit()).isZero();
     assertThat(version.out()).startsWith("diskferry ");
   }
+
+  @Test
+  void anUploadLeavesOneOfTheServersConnectionsToItsCheckpointFlush() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("wide.img"), 4 << 20, 21, false);
+    Result up = fx.run("-o", "json", "upload", src.toString(), "--name", "wide", "--workers", "16",
+        "--range-size", "256K");
+    assertThat(up.exit()).as(up.toString()).isZero();
+    // The sandbox offers 8 connections: 7 workers and one for the journal's flushes.
+    assertThat(json(up.out()).get("workers").asInt()).isEqualTo(7);
+    String disk = json(up.out()).get("disk_id").asText();
+    Path back = dir.resolve("wide.back");
+    Result down = fx.run("-o", "json", "download", disk, back.toString(), "--workers", "16",
+        "--range-size", "256K");
+    assertThat(down.exit()).as(down.toString()).isZero();
+    // A download's checkpoints are local fsyncs: every connection moves data.
+    assertThat(json(down.out()).get("workers").asInt()).isEqualTo(8);
+    assertThat(Files.mismatch(src, back)).isEqualTo(-1);
+  }
 }
