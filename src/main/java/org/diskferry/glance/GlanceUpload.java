@@ -281,11 +281,11 @@ public final class GlanceUpload {
       }
       listener.phase("waiting for image to become active");
       image = waitActive(id, spec.useImport());
-      String md5 = body.md5();
       String sha512 = body.sha512();
+      String[] md5 = {image.checksum()};
       boolean verified;
       try {
-        verified = verify(image, md5, sha512);
+        verified = verify(image, spec.file(), size, sha512, md5);
       } catch (DiskferryException e) {
         // Wrong data must not stay behind, --keep-on-failure or not.
         cleanUp(id, false);
@@ -294,7 +294,8 @@ public final class GlanceUpload {
       }
       done = true;
       return new GlanceResult(
-          true, image, spec.file(), size, (System.nanoTime() - start) / 1e9, md5, sha512, verified,
+          true, image, spec.file(), size, (System.nanoTime() - start) / 1e9, md5[0], sha512,
+          verified,
           spec.useImport() ? "glance-direct" : "direct");
     } finally {
       if (!done) {
@@ -413,25 +414,83 @@ public final class GlanceUpload {
     }
   }
 
-  /** Compares the server's checksums with the local ones; false when the server has none. */
-  private boolean verify(GlanceImage image, String md5, String sha512) {
-    boolean any = false;
-    if ("sha512".equals(image.hashAlgo()) && image.hashValue() != null) {
-      if (!image.hashValue().equalsIgnoreCase(sha512)) {
-        throw mismatch(image, "sha512", sha512, image.hashValue());
+  /**
+   * Compares the digest Glance reports ({@code os_hash_algo}/{@code os_hash_value}) with the one
+   * computed while sending (sha512). When the cloud uses another algorithm, or reports only its md5
+   * {@code checksum}, the file is read once more for that digest. {@code md5[0]} is set to the local
+   * md5 when one was computed. False when the server reports nothing comparable.
+   */
+  private boolean verify(GlanceImage image, Path file, long size, String sha512, String[] md5) {
+    String algo = image.hashAlgo();
+    if (algo != null && image.hashValue() != null) {
+      String mine = "sha512".equals(algo) ? sha512 : digestOf(file, size, algo);
+      if (mine != null) {
+        if (!image.hashValue().equalsIgnoreCase(mine)) {
+          throw mismatch(image, algo, mine, image.hashValue());
+        }
+        return true;
       }
-      any = true;
     }
-    if (image.checksum() != null && md5 != null) {
-      if (!image.checksum().equalsIgnoreCase(md5)) {
-        throw mismatch(image, "md5", md5, image.checksum());
+    if (image.checksum() != null) {
+      String mine = digestOf(file, size, "md5");
+      if (mine != null) {
+        if (!image.checksum().equalsIgnoreCase(mine)) {
+          throw mismatch(image, "md5", mine, image.checksum());
+        }
+        md5[0] = mine;
+        return true;
       }
-      any = true;
     }
-    if (!any) {
-      listener.warn("image " + image.id() + " has no checksum diskferry can compare; not verified");
+    listener.warn("image " + image.id() + " has no checksum diskferry can compare; not verified");
+    return false;
+  }
+
+  /**
+   * The hex digest of the first {@code size} bytes of {@code file} with Glance's (Python hashlib)
+   * algorithm name, or null when this runtime has no such algorithm.
+   */
+  private String digestOf(Path file, long size, String algo) {
+    String name = javaDigestName(algo);
+    java.security.MessageDigest d;
+    try {
+      d = java.security.MessageDigest.getInstance(name);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      listener.warn("the cloud hashes images with " + algo + ", which this Java cannot compute");
+      return null;
     }
-    return any;
+    listener.phase("computing " + algo);
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+      long pos = 0;
+      while (pos < size) {
+        buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
+        int n = ch.read(buf, pos);
+        if (n < 0) {
+          throw DiskferryException.badInput(file + " became shorter after it was uploaded");
+        }
+        buf.flip();
+        d.update(buf);
+        pos += n;
+      }
+    } catch (java.io.IOException e) {
+      throw DiskferryException.failed("cannot read " + file + " again to check it: " + e.getMessage());
+    }
+    return java.util.HexFormat.of().formatHex(d.digest());
+  }
+
+  /** Python hashlib names (sha512, sha3_256, md5, ...) as Java's MessageDigest names. */
+  static String javaDigestName(String hashlib) {
+    String a = hashlib.toLowerCase(java.util.Locale.ROOT);
+    if (a.startsWith("sha3_")) {
+      return "SHA3-" + a.substring(5);
+    }
+    if (a.matches("sha\\d+")) {
+      return "SHA-" + a.substring(3);
+    }
+    if (a.matches("sha512_(224|256)")) {
+      return "SHA-512/" + a.substring(7);
+    }
+    return a.toUpperCase(java.util.Locale.ROOT);
   }
 
   private static DiskferryException mismatch(

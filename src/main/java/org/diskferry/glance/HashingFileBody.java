@@ -15,7 +15,7 @@ import okio.BufferedSink;
 
 /**
  * A whole local file as an {@code application/octet-stream} body with an exact Content-Length,
- * hashed (md5 and sha512, what Glance computes) while it is sent.
+ * hashed (sha512, Glance's default os_hash_algo) while it is sent.
  */
 final class HashingFileBody extends RequestBody {
 
@@ -61,11 +61,9 @@ final class HashingFileBody extends RequestBody {
 
   @Override
   public void writeTo(BufferedSink sink) throws IOException {
-    try {
-      md5 = MessageDigest.getInstance("MD5");
-    } catch (NoSuchAlgorithmException e) {
-      md5 = null; // FIPS mode: sha512 alone is checked
-    }
+    // sha512 only: it is what Glance reports as os_hash_value by default; md5 (or another
+    // algorithm) is computed afterwards, and only when the cloud reports no sha512.
+    md5 = null;
     try {
       sha512 = MessageDigest.getInstance("SHA-512");
     } catch (NoSuchAlgorithmException e) {
@@ -108,7 +106,7 @@ final class HashingFileBody extends RequestBody {
     return sent == size && sha512Hex != null;
   }
 
-  /** md5 hex of what was sent, or null without MD5 (FIPS). */
+  /** md5 hex of what was sent: null, since only sha512 is computed while sending. */
   String md5() {
     return md5Hex;
   }

@@ -102,6 +102,71 @@ class GlanceProtocolTest {
     wm.verify(1, deleteRequestedFor(urlEqualTo("/v2/images/" + ID)));
   }
 
+  /** An active image as a cloud reports it with this hash algorithm (and md5 checksum). */
+  String activeImage(String algo, String value, String md5) {
+    return "{\"id\":\"" + ID + "\",\"name\":\"img\",\"status\":\"active\",\"size\":"
+        + data.length + ",\"disk_format\":\"raw\",\"container_format\":\"bare\","
+        + "\"os_hash_algo\":" + (algo == null ? "null" : "\"" + algo + "\"")
+        + ",\"os_hash_value\":" + (value == null ? "null" : "\"" + value + "\"")
+        + ",\"checksum\":" + (md5 == null ? "null" : "\"" + md5 + "\"") + "}";
+  }
+
+  private Run uploadTo(String activeJson) throws Exception {
+    Path src = Files.write(dir.resolve("img.raw"), data);
+    wm.stubFor(post(urlEqualTo("/v2/images")).willReturn(aResponse().withStatus(201)
+        .withBody(image("queued", "null").replace("\"null\"", "null"))));
+    wm.stubFor(put(urlEqualTo("/v2/images/" + ID + "/file")).willReturn(aResponse().withStatus(204)));
+    wm.stubFor(get(urlEqualTo("/v2/images/" + ID)).willReturn(okJson(activeJson)));
+    wm.stubFor(delete(urlEqualTo("/v2/images/" + ID)).willReturn(aResponse().withStatus(204)));
+    return run("--cloud", "wm", "-o", "json", "upload", src.toString());
+  }
+
+  @Test
+  void anUploadIsVerifiedWithTheDigestTheCloudReports() throws Exception {
+    // The default: sha512, computed while sending; the md5 in the result is Glance's own.
+    Run r = uploadTo(activeImage("sha512", hex("SHA-512", data), hex("MD5", data)));
+    assertThat(r.exit()).as(r.err()).isZero();
+    var sum = org.diskferry.http.Json.mapper().readTree(r.out()).path("checksum");
+    assertThat(sum.path("verified").asBoolean()).isTrue();
+    assertThat(sum.path("sha512").asText()).isEqualTo(hex("SHA-512", data));
+    assertThat(r.err()).doesNotContain("computing");
+  }
+
+  @Test
+  void anotherAlgorithmIsComputedByReadingTheFileAgain() throws Exception {
+    Run r = uploadTo(activeImage("sha3_256", hex("SHA3-256", data), null));
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(org.diskferry.http.Json.mapper().readTree(r.out()).path("checksum")
+        .path("verified").asBoolean()).isTrue();
+    wm.verify(0, deleteRequestedFor(urlEqualTo("/v2/images/" + ID)));
+  }
+
+  @Test
+  void aCloudWithOnlyAnMd5ChecksumIsVerifiedWithMd5() throws Exception {
+    Run r = uploadTo(activeImage(null, null, hex("MD5", data)));
+    assertThat(r.exit()).as(r.err()).isZero();
+    var sum = org.diskferry.http.Json.mapper().readTree(r.out()).path("checksum");
+    assertThat(sum.path("verified").asBoolean()).isTrue();
+    assertThat(sum.path("md5").asText()).isEqualTo(hex("MD5", data));
+  }
+
+  @Test
+  void aMismatchInAnotherAlgorithmDeletesTheImage() throws Exception {
+    Run r = uploadTo(activeImage("sha256", "cd".repeat(32), null));
+    assertThat(r.exit()).as(r.err()).isEqualTo(1);
+    assertThat(r.err()).contains("checksum mismatch").contains("sha256")
+        .contains(hex("SHA-256", data));
+    wm.verify(1, deleteRequestedFor(urlEqualTo("/v2/images/" + ID)));
+  }
+
+  @Test
+  void hashlibNamesMapToJavaDigests() {
+    assertThat(GlanceUpload.javaDigestName("sha512")).isEqualTo("SHA-512");
+    assertThat(GlanceUpload.javaDigestName("sha3_512")).isEqualTo("SHA3-512");
+    assertThat(GlanceUpload.javaDigestName("sha512_256")).isEqualTo("SHA-512/256");
+    assertThat(GlanceUpload.javaDigestName("md5")).isEqualTo("MD5");
+  }
+
   /** A download that stopped after 1 MiB, as a journal and a .part. */
   Path interrupted() throws Exception {
     Path target = dir.resolve("out.raw");
