@@ -126,6 +126,11 @@ final class DisksResource {
         return new Reply(200, renderDisk(d, now));
       }
       requireMethod(method, "DELETE");
+      Vm vm = sb.vmBackups.vmOf(d.id);
+      if (vm != null) {
+        throw ApiException.failed(409, "Cannot remove Virtual Disk. Disk " + d.name
+            + " is attached to VM " + vm.name + ".");
+      }
       if (sb.isLocked(d, now)) {
         throw ApiException.failed(409, "Cannot remove Virtual Disk. The following disks are locked: "
             + d.name + ". Please try again in a few minutes.");

@@ -31,6 +31,8 @@ final class EngineApi {
   private final DataCentersResource dataCenters;
   private final HostsResource hosts = new HostsResource();
   private final ImageTransfersResource transfers;
+  private final VmsResource vms;
+  private final GuestWrites guestWrites;
 
   EngineApi(Sandbox sandbox) {
     this.sb = sandbox;
@@ -38,6 +40,8 @@ final class EngineApi {
     this.storageDomains = new StorageDomainsResource(sandbox, disks);
     this.dataCenters = new DataCentersResource(storageDomains);
     this.transfers = new ImageTransfersResource(sandbox);
+    this.vms = new VmsResource(sandbox, disks);
+    this.guestWrites = new GuestWrites(sandbox);
   }
 
   void handle(Exchange ex) throws IOException {
@@ -49,6 +53,13 @@ final class EngineApi {
         logout(ex);
       } else if (path.equals("/ovirt-engine/services/pki-resource")) {
         pki(ex);
+      } else if (path.startsWith(GuestWrites.PREFIX)) {
+        if (authenticated(ex)) {
+          guestWrites.handle(ex);
+        } else {
+          ex.closeAfter(); // the write's body is not read
+          unauthorized(ex);
+        }
       } else if (path.equals(API) || path.startsWith(API + "/")) {
         api(ex, path.substring(API.length()));
       } else {
@@ -225,12 +236,16 @@ final class EngineApi {
     return null;
   }
 
+  private static void unauthorized(Exchange ex) throws IOException {
+    Map<String, String> h = new LinkedHashMap<>();
+    h.put("www-authenticate", "Basic realm=\"RESTAPI\"");
+    h.put("content-type", "text/html;charset=UTF-8");
+    ex.send(401, h, UNAUTHORIZED_HTML.getBytes(StandardCharsets.UTF_8));
+  }
+
   private void api(Exchange ex, String p) throws IOException {
     if (!authenticated(ex)) {
-      Map<String, String> h = new LinkedHashMap<>();
-      h.put("www-authenticate", "Basic realm=\"RESTAPI\"");
-      h.put("content-type", "text/html;charset=UTF-8");
-      ex.send(401, h, UNAUTHORIZED_HTML.getBytes(StandardCharsets.UTF_8));
+      unauthorized(ex);
       return;
     }
     Map<String, String> extra = new LinkedHashMap<>();
@@ -290,6 +305,9 @@ final class EngineApi {
         case "imagetransfers":
           r = transfers.handle(ex, seg, extra);
           break;
+        case "vms":
+          r = vms.handle(ex, seg, extra);
+          break;
         default:
           throw ApiException.notFound();
       }
@@ -313,7 +331,7 @@ final class EngineApi {
     v.put("revision", "0");
     o.putObject("special_objects");
     o.put("time", System.currentTimeMillis());
-    links(o, API, "clusters", "datacenters", "disks", "hosts", "imagetransfers", "storagedomains");
+    links(o, API, "clusters", "datacenters", "disks", "hosts", "imagetransfers", "storagedomains", "vms");
     return o;
   }
 }

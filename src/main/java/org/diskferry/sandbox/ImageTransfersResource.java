@@ -46,6 +46,9 @@ final class ImageTransfersResource {
     o.put("transferred", s(k != null ? k.transferred() : t.transferred));
     o.set("host", ref("hosts", t.hostId));
     o.putObject("image").put("id", t.disk.id);
+    if (t.backup != null) {
+      o.set("backup", ref("vms/" + t.backup.vm.id + "/backups", t.backup.id));
+    }
     String href = API + "/imagetransfers/" + t.id;
     actions(o, href, TRANSFER_ACTIONS);
     o.put("href", href);
@@ -176,6 +179,16 @@ final class ImageTransfersResource {
       if (d == null) {
         throw ApiException.fault(404, "Operation Failed", "Entity not found: " + diskId);
       }
+      int inactivity =
+          timeout == null ? sb.config.defaultInactivityTimeoutSeconds() : timeout.intValue();
+      String timeoutPolicy = policy == null ? "legacy" : policy;
+      JsonNode backupRef = n.get("backup");
+      String backupId = backupRef != null && backupRef.isObject() ? text(backupRef, "id") : null;
+      if (backupId != null) {
+        Transfer t = backupTransfer(backupId, d, download, format, inactivity, timeoutPolicy,
+            hostId);
+        return register(t, now, extra);
+      }
       if (sb.isLocked(d, now)) {
         throw ApiException.failed(409, "Cannot transfer Virtual Disk: The following disks are locked: "
             + d.name + ". Please try again in a few minutes.");
@@ -184,22 +197,65 @@ final class ImageTransfersResource {
         throw ApiException.failed(500, "Cannot transfer Virtual Disk: The following disks are in "
             + "ILLEGAL status: " + d.name + ".");
       }
+      Vm vm = sb.vmBackups.vmOf(d.id);
+      if (vm != null && vm.up()) {
+        throw ApiException.failed(409, "Cannot transfer Virtual Disk. Disk " + d.name
+            + " is plugged to non-Down VMs: " + vm.name + ". A running VM's disks are"
+            + " downloaded through a VM backup.");
+      }
       Transfer t = new Transfer(UUID.randomUUID().toString(), d, download,
-          format == null ? d.format : format,
-          timeout == null ? sb.config.defaultInactivityTimeoutSeconds() : timeout.intValue(),
-          policy == null ? "legacy" : policy, shallow != null && shallow, hostId);
-      t.lastUpdatedMillis = System.currentTimeMillis();
+          format == null ? d.format : format, inactivity, timeoutPolicy,
+          shallow != null && shallow, hostId);
       d.status = "locked";
       d.lockHolder = t.id;
-      sb.transfers.put(t.id, t);
-      t.initPollsLeft = sb.config.initializingPolls();
-      if (t.initPollsLeft > 0) {
-        sb.setPhase(t, "initializing", now);
-      } else {
-        sb.startSession(t, now);
-      }
-      extra.put("location", sb.engineUrl() + API + "/imagetransfers/" + t.id);
-      return new Reply(201, renderTransfer(t));
+      return register(t, now, extra);
     }
+  }
+
+  /** A new transfer: recorded, and transferring at once or after its initializing polls. */
+  private Reply register(Transfer t, long now, Map<String, String> extra) {
+    t.lastUpdatedMillis = System.currentTimeMillis();
+    sb.transfers.put(t.id, t);
+    t.initPollsLeft = sb.config.initializingPolls();
+    if (t.initPollsLeft > 0) {
+      sb.setPhase(t, "initializing", now);
+    } else {
+      sb.startSession(t, now);
+    }
+    extra.put("location", sb.engineUrl() + API + "/imagetransfers/" + t.id);
+    return new Reply(201, renderTransfer(t));
+  }
+
+  /**
+   * A download of a VM backup's disk: it reads the disk as it was when the backup started, takes
+   * no lock on the disk, and offers dirty extents for an incremental disk. Must hold the lock.
+   */
+  private Transfer backupTransfer(String backupId, Disk d, boolean download, String format,
+      int inactivity, String policy, String hostId) {
+    Backup b = sb.vmBackups.backups.get(backupId.toLowerCase(Locale.ROOT));
+    if (b == null) {
+      throw ApiException.fault(404, "Operation Failed", "Entity not found: " + backupId);
+    }
+    if (!download) {
+      throw ApiException.failed(400, "Cannot transfer Virtual Disk. The disks of a VM backup can"
+          + " only be downloaded.");
+    }
+    if ("cow".equals(format)) {
+      throw ApiException.failed(400, "Cannot transfer Virtual Disk. The image transfer format is"
+          + " not applicable for a VM backup: use raw.");
+    }
+    if (!b.diskIds.contains(d.id)) {
+      throw ApiException.failed(400, "Cannot transfer Virtual Disk. Disk " + d.name
+          + " is not part of VM backup " + b.id + ".");
+    }
+    if (!b.phase.equals("ready")) {
+      throw ApiException.failed(409, "Cannot transfer Virtual Disk. VM backup " + b.id
+          + " is not ready, backup phase is " + b.phase + ".");
+    }
+    Transfer t = new Transfer(UUID.randomUUID().toString(), b.copies.get(d.id), true, "raw",
+        inactivity, policy, false, hostId);
+    t.backup = b;
+    t.dirty = b.dirty.get(d.id);
+    return t;
   }
 }
