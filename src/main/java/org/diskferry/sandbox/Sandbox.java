@@ -105,7 +105,9 @@ public final class Sandbox implements AutoCloseable {
     this.password = config.password() != null ? config.password() : randomSecret(18);
     loadDisks();
     Path backupsDir = dataDir.resolve("backups");
-    deleteTree(backupsDir); // copies of backups that ended with an earlier run
+    if (Files.exists(backupsDir)) {
+      deleteTree(backupsDir); // copies of backups that ended with an earlier run
+    }
     this.vmBackups = new VmBackups(this, backupsDir);
     try {
       vmBackups.create(config.vms());
