@@ -1,6 +1,5 @@
 package org.diskferry.sandbox;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -86,14 +85,8 @@ final class GuestWrites {
     long left = length;
     while (left > 0) {
       int want = (int) Math.min(buf.length, left);
-      int filled = 0;
-      while (filled < want) {
-        int n = ex.readBody(buf, filled, want - filled);
-        if (n < 0) {
-          throw new EOFException("request body ended early");
-        }
-        filled += n;
-      }
+      ex.readBodyFully(buf, want);
+      int filled = want;
       synchronized (d.contentLock) { // one chunk at a time, as a guest's writes land
         UncachedFile file = d.file();
         file.write(buf, 0, filled, pos);

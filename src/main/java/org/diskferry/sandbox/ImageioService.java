@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -231,14 +230,8 @@ final class ImageioService {
       long left = length;
       while (left > 0) {
         int want = (int) Math.min(buf.length, left);
-        int filled = 0;
-        while (filled < want) {
-          int n = ex.readBody(buf, filled, want - filled);
-          if (n < 0) {
-            throw new EOFException("request body ended early");
-          }
-          filled += n;
-        }
+        ex.readBodyFully(buf, want);
+        int filled = want;
         file.write(buf, 0, filled, pos);
         pos += filled;
         left -= filled;
