@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.diskferry.error.DiskferryException;
 
 /**
  * The engine's VMs, VM backups and checkpoints (legacy backups of engine 4.5: live when the VM
@@ -49,7 +50,7 @@ final class VmBackups {
       for (VmSpec spec : specs) {
         String vmId = Sandbox.stableId("vm/" + spec.name());
         if (vms.containsKey(vmId)) {
-          throw new IllegalArgumentException("two VMs are named " + spec.name());
+          throw DiskferryException.badInput("--vm: two VMs are named " + spec.name());
         }
         List<String> diskIds = new ArrayList<>();
         for (int i = 0; i < spec.disks().size(); i++) {
@@ -58,8 +59,8 @@ final class VmBackups {
           String id = Sandbox.stableId("vm/" + spec.name() + "/disk" + (i + 1));
           Disk d = sb.disks.get(id);
           if (d != null && (d.provisionedSize != ds.size() || !d.format.equals(ds.format()))) {
-            throw new IllegalArgumentException("disk " + name + " already exists in the data"
-                + " directory with another size or format");
+            throw DiskferryException.badInput("--vm " + spec.name() + ": disk " + name
+                + " already exists in the data directory with another size or format");
           }
           if (d == null) {
             d = new Disk(sb.disksDir, id, Sandbox.stableId("vm/" + spec.name() + "/image" + (i + 1)),

@@ -3,19 +3,25 @@ package org.diskferry.sandbox;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import okhttp3.Credentials;
 import okhttp3.MediaType;
 import okhttp3.Request;
 import okhttp3.RequestBody;
+import org.diskferry.cli.Main;
 import org.diskferry.sandbox.TestClient.Resp;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The VM backup and checkpoint API of the sandbox, over real sockets. */
 class BackupApiTest {
@@ -523,5 +529,47 @@ class BackupApiTest {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> VmSpec.parse(bad))
           .as(bad).isInstanceOf(IllegalArgumentException.class);
     }
+  }
+
+  private static Object[] command(Path home, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Map<String, String> env = Map.of("HOME", home.toString(), "XDG_CONFIG_HOME", home.toString());
+    int code;
+    try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+      code = Main.run(o, e, env, args);
+    }
+    return new Object[] {code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+  }
+
+  @Test
+  void commandCreatesVmsWithStableIds(@TempDir Path home) {
+    String data = home.resolve("d").toString();
+    Object[] r = command(home, "sandbox", "--plain-http", "--data-dir", data, "--vm", "web:1M,2M",
+        "--vm", "db:raw:down:1M");
+    assertThat(r[0]).isEqualTo(0);
+    assertThat((String) r[1]).contains("DISKFERRY_ENGINE_URL=http://127.0.0.1:");
+    String err = (String) r[2];
+    assertThat(err.lines().toList()).hasSize(2);
+    assertThat(err).matches("(?s)diskferry: sandbox VM web \\(up\\) [0-9a-f-]{36}: web-disk1=[0-9a-f-]{36}"
+        + " \\(qcow2\\) web-disk2=[0-9a-f-]{36} \\(qcow2\\)\n"
+        + "diskferry: sandbox VM db \\(down\\) [0-9a-f-]{36}: db-disk1=[0-9a-f-]{36} \\(raw\\)\n");
+    // the same names on the same data directory: the same VMs and disks
+    assertThat(command(home, "sandbox", "--plain-http", "--data-dir", data, "--vm", "web:1M,2M",
+        "--vm", "db:raw:down:1M")[2]).isEqualTo(err);
+    // a disk of another size is refused, not replaced
+    Object[] changed = command(home, "sandbox", "--plain-http", "--data-dir", data, "--vm", "web:1M,4M");
+    assertThat(changed[0]).isEqualTo(2);
+    assertThat(changed[2]).isEqualTo("diskferry: error: --vm web: disk web-disk2 already exists in the"
+        + " data directory with another size or format\n");
+    Object[] bad = command(home, "sandbox", "--plain-http", "--vm", "web:raw:fast:1M");
+    assertThat(bad[0]).isEqualTo(2);
+    assertThat(bad[1]).isEqualTo("");
+    assertThat(bad[2]).isEqualTo("diskferry: error: --vm 'web:raw:fast:1M': unknown word 'fast' (raw or"
+        + " down), expected NAME[:raw][:down]:SIZE[,SIZE...]\n");
+    Object[] twice = command(home, "sandbox", "--plain-http", "--vm", "a:1M", "--vm", "a:2M");
+    assertThat(twice[0]).isEqualTo(2);
+    assertThat(twice[2]).isEqualTo("diskferry: error: --vm: two VMs are named a\n");
   }
 }
