@@ -490,7 +490,7 @@ class BackupApiTest {
 
   @Test
   void finalizeBeforeReadyEndsFailedWithoutCheckpoint() throws Exception {
-    start(TestClient.fastConfig().withTick(Duration.ofMillis(400)), "web:1M");
+    start(TestClient.fastConfig().withTick(Duration.ofMillis(2000)), "web:1M");
     String vm = sb.vmId("web").orElseThrow();
     String b = startBackup(vm, null, sb.vmDiskIds("web").get(0));
     Resp r = c.post("/vms/" + vm + "/backups/" + b + "/finalize", "{}");
