@@ -498,6 +498,8 @@ class BackupApiTest {
     assertThat(r.json().get("detail").asText()).contains("premature backup stop was initiated");
     List<String> phases = awaitPhase(vm, b, "failed");
     assertThat(phases).doesNotContain("ready", "succeeded");
+    assertThat(sb.backupPhase(b)).contains("failed");
+    assertThat(sb.backupPhase(UUID.randomUUID().toString())).isEmpty();
     assertThat(c.get("/vms/" + vm + "/backups/" + b).json().has("to_checkpoint_id")).isFalse();
     assertThat(c.get("/vms/" + vm + "/checkpoints").json().has("checkpoint")).isFalse();
     assertThat(sb.diskStatus(sb.vmDiskIds("web").get(0))).contains("ok");
