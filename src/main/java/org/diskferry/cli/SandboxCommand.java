@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -14,6 +16,7 @@ import org.diskferry.error.DiskferryException;
 import org.diskferry.sandbox.FaultSpec;
 import org.diskferry.sandbox.Sandbox;
 import org.diskferry.sandbox.SandboxConfig;
+import org.diskferry.sandbox.VmSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -26,7 +29,14 @@ import picocli.CommandLine.ParentCommand;
       "Run a local oVirt-compatible endpoint (engine API subset and imageio data plane) that"
           + " stores disks as files, for trying diskferry and for tests.",
       "When ready it prints the DISKFERRY_* settings that point diskferry at it, one per line,"
-          + " and serves on 127.0.0.1 until SIGINT or SIGTERM."
+          + " and serves on 127.0.0.1 until SIGINT or SIGTERM.",
+      "VMs (--vm) can be backed up through the engine's VM backup API. Their guest writes, for"
+          + " rehearsing incremental backups: PUT $DISKFERRY_ENGINE_URL/sandbox/vms/VM_ID/disks/"
+          + "DISK_ID/guest with 'Content-Range: bytes START-END/*', the bytes as the body and the"
+          + " sandbox's user and password as HTTP Basic auth, e.g. curl -u"
+          + " \"$DISKFERRY_USERNAME:$DISKFERRY_PASSWORD\" -T FILE -H 'Content-Range: bytes"
+          + " 0-4095/*' URL. Each write marks its blocks (64 KiB) dirty for every checkpoint; it"
+          + " is refused (409) for a VM that is down."
     },
     footerHeading = "%nFaults (--faults SPEC):%n",
     footer = {FaultSpec.SYNTAX})
@@ -65,6 +75,16 @@ final class SandboxCommand implements Callable<Integer> {
   String faults;
 
   @Option(
+      names = "--vm",
+      paramLabel = "NAME:SIZE",
+      description =
+          "Create a running VM NAME with one thin qcow2 disk, enabled for incremental backup,"
+              + " per SIZE (" + VmSpec.SYNTAX + ", e.g. web:10G,1G), named NAME-disk1,"
+              + " NAME-disk2, ...; NAME:raw:SIZE gives raw disks, NAME:down:SIZE a VM that is"
+              + " down. Repeatable. Ids are stable per name; they are printed on stderr.")
+  List<String> vms = new ArrayList<>();
+
+  @Option(
       names = "--tick",
       paramLabel = "MILLIS",
       hidden = true,
@@ -78,12 +98,21 @@ final class SandboxCommand implements Callable<Integer> {
     if (port < 0 || port > 65535) {
       throw DiskferryException.badInput("--port must be between 0 and 65535");
     }
+    List<VmSpec> vmSpecs = new ArrayList<>();
+    for (String v : vms) {
+      try {
+        vmSpecs.add(VmSpec.parse(v));
+      } catch (IllegalArgumentException e) {
+        throw DiskferryException.badInput("--vm " + e.getMessage());
+      }
+    }
     SandboxConfig config =
         SandboxConfig.defaults()
             .withPort(port)
             .withDataDir(dataDir)
             .withPlainHttp(plainHttp)
-            .withTick(Duration.ofMillis(tickMillis));
+            .withTick(Duration.ofMillis(tickMillis))
+            .withVms(vmSpecs);
     FaultSpec faultSpec = null;
     if (faults != null) {
       try {
@@ -108,6 +137,9 @@ final class SandboxCommand implements Callable<Integer> {
       }
       if (envFile != null) {
         writeEnvFile(envFile, lines.toString());
+      }
+      for (String vm : sandbox.describeVms()) {
+        cli.err.println("diskferry: sandbox " + vm);
       }
       cli.out.print(lines);
       cli.out.flush();

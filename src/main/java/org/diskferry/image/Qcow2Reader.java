@@ -21,6 +21,9 @@ import org.diskferry.image.zstd.ZstdException;
  * zstd with compression type 1), and extended L2 entries (32 subclusters per cluster with
  * allocation and zero bitmaps).
  *
+ * <p>{@link #openChain} also follows backing files (a backup chain): clusters the image leaves
+ * unallocated read from its backing file, recursively, so the chain reads as one image.
+ *
  * <p>Thread-safe: reads are positional; the L2 table cache and the cache of decompressed clusters
  * are small, bounded and synchronized.
  */
@@ -56,6 +59,12 @@ public final class Qcow2Reader implements ImageReader {
   private final long[] l1;
   private final Map<Long, long[]> l2Cache;
   private final Map<Long, byte[]> inflated;
+  /** What unallocated clusters read from ({@link #openChain}), or null: they read as zeros. */
+  private final ImageReader backing;
+  /** The backing file's extents, computed on first use. */
+  private List<Extent> backingExtents;
+  /** Longest backing chain {@link #openChain} follows. */
+  static final int MAX_CHAIN = 64;
 
   /** Inspects {@code path} and opens it; BAD_INPUT if it is not an acceptable qcow2 image. */
   public static Qcow2Reader open(Path path) throws IOException {
@@ -67,11 +76,18 @@ public final class Qcow2Reader implements ImageReader {
   }
 
   Qcow2Reader(Path path, Qcow2Header header) throws IOException {
+    this(path, header, header, null);
+  }
+
+  /** {@code checked} is the header as {@link ImageInspector#check} sees it. */
+  private Qcow2Reader(Path path, Qcow2Header header, Qcow2Header checked, ImageReader backing)
+      throws IOException {
     this.path = path;
+    this.backing = backing;
     this.ch = FileChannel.open(path, StandardOpenOption.READ);
     try {
       this.fileSize = ch.size();
-      ImageInspector.check(path, ch, header, fileSize);
+      ImageInspector.check(path, ch, checked, fileSize);
       this.h = header;
       this.size = header.size();
       this.clusterBits = header.clusterBits();
@@ -203,10 +219,164 @@ public final class Qcow2Reader implements ImageReader {
     while (g < size) {
       Unit u = unit(g);
       long end = Math.min(u.guestEnd, size);
-      out.add(g, end - g, u.type == ZERO || u.type == UNALLOCATED);
+      if (u.type == UNALLOCATED && backing != null) {
+        addBackingExtents(out, g, end);
+      } else {
+        out.add(g, end - g, u.type == ZERO || u.type == UNALLOCATED);
+      }
       g = end;
     }
     return out.build();
+  }
+
+  // ---- backing chains ----
+
+  /**
+   * Opens a qcow2 image with its backing chain: clusters it leaves unallocated read from its
+   * backing file (a path relative to the image's directory, or absolute; qcow2, or raw when the
+   * header's backing format says so), recursively. An image without a backing file opens as
+   * {@link #open} does.
+   *
+   * @throws DiskferryException BAD_INPUT when a file of the chain is missing or not a usable
+   *     image, when the chain loops, or when it is longer than {@value #MAX_CHAIN} files
+   */
+  public static Qcow2Reader openChain(Path path) throws IOException {
+    return openChain(path, path, new java.util.HashSet<>(), 0);
+  }
+
+  private static Qcow2Reader openChain(Path top, Path path, java.util.Set<Path> seen, int depth)
+      throws IOException {
+    if (!java.nio.file.Files.isRegularFile(path)) {
+      throw DiskferryException.badInput(path.equals(top)
+          ? path + " does not exist or is not a regular file"
+          : "the backing chain of " + top + " is broken: " + path + " is missing");
+    }
+    if (!seen.add(path.toRealPath())) {
+      throw DiskferryException.badInput("the backing chain of " + top + " loops: " + path
+          + " is its own backing file");
+    }
+    if (depth >= MAX_CHAIN) {
+      throw DiskferryException.badInput("the backing chain of " + top + " is longer than "
+          + MAX_CHAIN + " files");
+    }
+    Qcow2Header h;
+    String format;
+    try (FileChannel c = FileChannel.open(path, StandardOpenOption.READ)) {
+      h = Qcow2Header.read(c);
+      format = h.backingFile() == null ? null : backingFormat(c, h);
+    } catch (IOException e) {
+      throw DiskferryException.badInput(path + " is not a usable qcow2 image: " + e.getMessage());
+    }
+    if (h.backingFile() == null) {
+      return open(path);
+    }
+    Path name = Path.of(h.backingFile());
+    Path parent = path.toAbsolutePath().getParent();
+    Path next = name.isAbsolute() || parent == null ? name : parent.resolve(name);
+    ImageReader below;
+    if ("raw".equals(format)) {
+      if (!java.nio.file.Files.isRegularFile(next)) {
+        throw DiskferryException.badInput("the backing chain of " + top + " is broken: " + next
+            + " is missing");
+      }
+      below = new RawReader(next);
+    } else if (format == null || format.equals("qcow2")) {
+      below = openChain(top, next, seen, depth + 1);
+    } else {
+      throw DiskferryException.badInput(path + " has a backing file in format " + format
+          + ", which diskferry does not read; flatten it first: qemu-img convert -O qcow2 "
+          + ImageInspector.shellQuote(path.toString()) + " FLAT.qcow2");
+    }
+    try {
+      Qcow2Header standalone = new Qcow2Header(h.version(), h.size(), h.clusterBits(),
+          h.l1TableOffset(), h.l1Size(), h.refcountTableOffset(), h.crypt(),
+          h.incompatibleFeatures(), h.compatibleFeatures(), h.autoclearFeatures(),
+          h.compressionType(), h.extendedL2(), null);
+      return new Qcow2Reader(path, h, standalone, below);
+    } catch (IOException | RuntimeException e) {
+      below.close();
+      throw e;
+    }
+  }
+
+  /** The backing format header extension's value (e.g. {@code qcow2}), or null. */
+  private static String backingFormat(FileChannel ch, Qcow2Header h) throws IOException {
+    if (h.version() < 3) {
+      return null;
+    }
+    ByteBuffer b = ByteBuffer.allocate(8);
+    Qcow2Header.readFully(ch, b, 100, 4);
+    long pos = b.getInt(0) & 0xffffffffL;
+    long limit = Math.min(h.clusterSize(), ch.size());
+    while (pos + 8 <= limit) {
+      Qcow2Header.readFully(ch, b, pos, 8);
+      int type = b.getInt(0);
+      long len = b.getInt(4) & 0xffffffffL;
+      if (type == 0 || pos + 8 + len > limit) {
+        return null;
+      }
+      if (type == 0xE2792ACA && len <= 64) {
+        ByteBuffer f = ByteBuffer.allocate((int) len);
+        Qcow2Header.readFully(ch, f, pos + 8, (int) len);
+        return new String(f.array(), 0, (int) len, java.nio.charset.StandardCharsets.UTF_8);
+      }
+      pos += 8 + ((len + 7) & ~7L);
+    }
+    return null;
+  }
+
+  /** The backing file's bytes at {@code g}; zeros past its end (a backing file may be smaller). */
+  private void readBacking(long g, int n, ByteBuffer dst) throws IOException {
+    long have = Math.max(0, Math.min(n, backing.size() - g));
+    int oldLimit = dst.limit();
+    dst.limit(dst.position() + (int) have);
+    try {
+      long pos = g;
+      while (dst.hasRemaining()) {
+        int k = backing.read(pos, dst);
+        if (k <= 0) {
+          putZeros(dst, dst.remaining());
+          break;
+        }
+        pos += k;
+      }
+    } finally {
+      dst.limit(oldLimit);
+    }
+    putZeros(dst, n - (int) have);
+  }
+
+  /** The backing file's extents over [start, end): zeros past its end. */
+  private void addBackingExtents(ExtentList out, long start, long end) throws IOException {
+    List<Extent> below;
+    synchronized (this) {
+      if (backingExtents == null) {
+        backingExtents = backing.extents();
+      }
+      below = backingExtents;
+    }
+    int lo = 0;
+    int hi = below.size();
+    while (lo < hi) { // the first extent ending after start
+      int mid = (lo + hi) >>> 1;
+      if (below.get(mid).end() <= start) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    long g = start;
+    for (int i = lo; i < below.size() && g < end; i++) {
+      Extent e = below.get(i);
+      long stop = Math.min(e.end(), end);
+      if (stop > g) {
+        out.add(g, stop - g, e.zero());
+        g = stop;
+      }
+    }
+    if (g < end) {
+      out.add(g, end - g, true);
+    }
   }
 
   // ---- reading ----
@@ -243,6 +413,8 @@ public final class Qcow2Reader implements ImageReader {
         if (u.type == COMPRESSED_DATA) {
           byte[] c = decompress(u.host, u.guestStart);
           dst.put(c, (int) (g - u.guestStart), n);
+        } else if (u.type == UNALLOCATED && backing != null) {
+          readBacking(g, n, dst);
         } else {
           putZeros(dst, n);
         }
@@ -366,6 +538,12 @@ public final class Qcow2Reader implements ImageReader {
 
   @Override
   public void close() throws IOException {
-    ch.close();
+    try {
+      ch.close();
+    } finally {
+      if (backing != null) {
+        backing.close();
+      }
+    }
   }
 }

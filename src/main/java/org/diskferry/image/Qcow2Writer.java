@@ -3,6 +3,7 @@ package org.diskferry.image;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,6 +18,14 @@ import java.util.List;
  * positional write, by any number of threads, in any order. The file is laid out as header, L1
  * table, refcount table, refcount blocks, L2 tables, data clusters; every cluster has refcount 1.
  * The same extents always give the same bytes, so a partly written file can be continued.
+ *
+ * <p>With a backing file (an incremental backup over the previous one), the extents list only
+ * what the image itself defines: data extents get host clusters, zero extents become zero
+ * clusters (reading as zeros, hiding the backing file), and guest ranges no extent covers stay
+ * unallocated, so they read from the backing file. Each run of adjacent extents must then start
+ * and end on cluster boundaries (or at the end of the image). The backing file's name is stored
+ * as given (a path relative to the image's directory, as qemu resolves it) with the backing
+ * format {@code qcow2} in a header extension.
  */
 public final class Qcow2Writer {
   /** 64 KiB clusters, qemu-img's and oVirt's default. */
@@ -25,6 +34,13 @@ public final class Qcow2Writer {
   private static final int HEADER_LENGTH = 104;
   private static final int REFCOUNT_ORDER = 4; // 16-bit refcounts, as qemu-img makes them
   private static final long COPIED = 1L << 63; // refcount is exactly 1
+  private static final long ZERO_CLUSTER = 1L; // v3: reads as zeros, no host cluster
+  private static final int EXT_BACKING_FORMAT = 0xE2792ACA;
+  private static final byte[] BACKING_FORMAT = "qcow2".getBytes(StandardCharsets.US_ASCII);
+  /** Where the backing file name goes: after the header, its format extension and the end mark. */
+  private static final int BACKING_NAME_OFFSET = HEADER_LENGTH + 16 + 8;
+  /** qemu's limit on a backing file name. */
+  private static final int MAX_BACKING_NAME = 1023;
 
   private final long virtualSize;
   private final int clusterBits;
@@ -39,10 +55,24 @@ public final class Qcow2Writer {
   /** Indexes of the L2 tables that exist (those covering data), ascending. */
   private final long[] l2Tables;
   private final long dataClusters;
+  /** The backing file name as stored, or null. */
+  private final byte[] backingFile;
+  /** Zero cluster runs (images with a backing file only): [first guest cluster, count]. */
+  private final List<long[]> zeroRuns;
 
-  private Qcow2Writer(long virtualSize, int clusterBits, List<Extent> extents) {
+  private Qcow2Writer(long virtualSize, int clusterBits, List<Extent> extents, String backing) {
     if (clusterBits < 9 || clusterBits > 21) {
       throw new IllegalArgumentException("cluster bits " + clusterBits + " out of 9..21");
+    }
+    if (backing != null) {
+      this.backingFile = backing.getBytes(StandardCharsets.UTF_8);
+      if (backingFile.length == 0 || backingFile.length > MAX_BACKING_NAME
+          || BACKING_NAME_OFFSET + backingFile.length > (1L << clusterBits)) {
+        throw new IllegalArgumentException("backing file name of " + backingFile.length
+            + " bytes: expected 1 to " + MAX_BACKING_NAME);
+      }
+    } else {
+      this.backingFile = null;
     }
     this.virtualSize = virtualSize;
     this.clusterBits = clusterBits;
@@ -79,9 +109,13 @@ public final class Qcow2Writer {
       count += last - first + 1;
     }
     this.dataClusters = count;
+    this.zeroRuns = backing == null ? List.of() : zeroRuns(extents, guestRuns);
 
     List<Long> tables = new ArrayList<>();
-    for (long[] r : guestRuns) {
+    List<long[]> mapped = new ArrayList<>(guestRuns);
+    mapped.addAll(zeroRuns);
+    mapped.sort((x, y) -> Long.compare(x[0], y[0]));
+    for (long[] r : mapped) {
       for (long t = r[0] / l2PerTable; t <= (r[0] + r[1] - 1) / l2PerTable; t++) {
         if (tables.isEmpty() || tables.get(tables.size() - 1) < t) {
           tables.add(t);
@@ -120,11 +154,79 @@ public final class Qcow2Writer {
   }
 
   /**
+   * The clusters that the runs of adjacent extents cover, less the data clusters: they read as
+   * zeros over the backing file. Each run must start and end on a cluster boundary.
+   */
+  private List<long[]> zeroRuns(List<Extent> extents, List<long[]> dataRuns) {
+    List<long[]> covered = new ArrayList<>(); // [first cluster, end cluster)
+    long regionStart = -1;
+    long regionEnd = -1;
+    for (Extent e : extents) {
+      if (e.start() >= virtualSize) {
+        continue;
+      }
+      long end = Math.min(e.end(), virtualSize);
+      if (e.start() != regionEnd) {
+        addRegion(covered, regionStart, regionEnd);
+        regionStart = e.start();
+      }
+      regionEnd = end;
+    }
+    addRegion(covered, regionStart, regionEnd);
+    List<long[]> out = new ArrayList<>();
+    int d = 0;
+    for (long[] c : covered) {
+      long g = c[0];
+      while (g < c[1]) {
+        while (d < dataRuns.size() && dataRuns.get(d)[0] + dataRuns.get(d)[1] <= g) {
+          d++;
+        }
+        long next = d < dataRuns.size() ? dataRuns.get(d)[0] : Long.MAX_VALUE;
+        if (next <= g) {
+          g = dataRuns.get(d)[0] + dataRuns.get(d)[1];
+          continue;
+        }
+        long stop = Math.min(c[1], next);
+        out.add(new long[] {g, stop - g});
+        g = stop;
+      }
+    }
+    return out;
+  }
+
+  private void addRegion(List<long[]> covered, long start, long end) {
+    if (start < 0 || end <= start) {
+      return;
+    }
+    if ((start & (clusterSize - 1)) != 0 || (end & (clusterSize - 1)) != 0 && end != virtualSize) {
+      throw new IllegalArgumentException("extents " + start + ".." + end + " of an image with a"
+          + " backing file must start and end on " + clusterSize + "-byte cluster boundaries");
+    }
+    covered.add(new long[] {start >> clusterBits, ceilDiv(end, clusterSize)});
+  }
+
+  /**
    * A layout for an image of {@code virtualSize} bytes whose data lies in the non-zero extents of
    * {@code extents} (in order, not overlapping).
    */
   public static Qcow2Writer plan(long virtualSize, List<Extent> extents, int clusterBits) {
-    return new Qcow2Writer(virtualSize, clusterBits, extents);
+    return new Qcow2Writer(virtualSize, clusterBits, extents, null);
+  }
+
+  /**
+   * A layout for an image over the qcow2 image {@code backingFile} (stored as given: a path
+   * relative to this image's directory, or absolute): the extents hold what this image defines,
+   * data or zeros; the rest reads from the backing file. See the class comment.
+   */
+  public static Qcow2Writer plan(
+      long virtualSize, List<Extent> extents, int clusterBits, String backingFile) {
+    return new Qcow2Writer(virtualSize, clusterBits, extents,
+        java.util.Objects.requireNonNull(backingFile, "backingFile"));
+  }
+
+  /** The backing file name this image refers to, or null. */
+  public String backingFile() {
+    return backingFile == null ? null : new String(backingFile, StandardCharsets.UTF_8);
   }
 
   public static Qcow2Writer plan(long virtualSize, List<Extent> extents) {
@@ -248,11 +350,35 @@ public final class Qcow2Writer {
   }
 
   private ByteBuffer header() {
+    if (backingFile != null) {
+      return headerWithBacking();
+    }
     ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH + 8); // + the end-of-extensions marker
+    putHeaderFields(h, 0, 0);
+    h.putInt(0); // end of header extensions
+    h.putInt(0);
+    return h.flip();
+  }
+
+  /** Header, backing format extension ("qcow2"), end mark, backing file name. */
+  private ByteBuffer headerWithBacking() {
+    ByteBuffer h = ByteBuffer.allocate(BACKING_NAME_OFFSET + backingFile.length);
+    putHeaderFields(h, BACKING_NAME_OFFSET, backingFile.length);
+    h.putInt(EXT_BACKING_FORMAT);
+    h.putInt(BACKING_FORMAT.length);
+    h.put(BACKING_FORMAT);
+    h.put(new byte[8 - BACKING_FORMAT.length]); // padded to 8 bytes
+    h.putInt(0); // end of header extensions
+    h.putInt(0);
+    h.put(backingFile);
+    return h.flip();
+  }
+
+  private void putHeaderFields(ByteBuffer h, long backingOffset, int backingSize) {
     h.putInt(Qcow2Header.MAGIC);
     h.putInt(3); // version
-    h.putLong(0); // backing file offset
-    h.putInt(0); // backing file size
+    h.putLong(backingOffset);
+    h.putInt(backingSize);
     h.putInt(clusterBits);
     h.putLong(virtualSize);
     h.putInt(0); // no encryption
@@ -267,9 +393,6 @@ public final class Qcow2Writer {
     h.putLong(0); // autoclear features
     h.putInt(REFCOUNT_ORDER);
     h.putInt(HEADER_LENGTH);
-    h.putInt(0); // end of header extensions
-    h.putInt(0);
-    return h.flip();
   }
 
   private void emitL1(Sink out) throws IOException {
@@ -317,6 +440,11 @@ public final class Qcow2Writer {
         for (long g = Math.max(first, r[0]); g < Math.min(end, r[0] + r[1]); g++) {
           long host = (r[2] + g - r[0]) << clusterBits;
           l2.putLong((int) ((g - first) * 8), host | COPIED);
+        }
+      }
+      for (long[] z : zeroRuns) {
+        for (long g = Math.max(first, z[0]); g < Math.min(end, z[0] + z[1]); g++) {
+          l2.putLong((int) ((g - first) * 8), ZERO_CLUSTER);
         }
       }
       out.put(l2, l2Offset(t));

@@ -5,11 +5,17 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.diskferry.http.Json;
 import org.diskferry.transfer.UncachedFile;
 
@@ -38,6 +44,13 @@ final class Disk {
   /** The transfer holding the exclusive lock, or null. */
   String lockHolder;
   final ExtentMap extents = new ExtentMap();
+  /**
+   * Dirty bitmaps: per checkpoint id, the blocks written since that checkpoint was taken
+   * (qcow2 disks of a VM only). The map is guarded by itself; each bitmap is thread-safe.
+   */
+  final Map<String, ExtentMap> bitmaps = new LinkedHashMap<>();
+  /** Held by guest writes and by taking a backup's point-in-time copy. */
+  final Object contentLock = new Object();
   final Path file;
   final Path metaFile;
   private volatile UncachedFile image;
@@ -109,6 +122,83 @@ final class Disk {
     } catch (IOException e) {
       return provisionedSize;
     }
+  }
+
+  /** Dirty-bitmap granularity: writes mark whole blocks of this size (qemu's default). */
+  static final long BITMAP_GRANULARITY = 64 * 1024;
+
+  /** Marks [start, end) dirty, rounded out to whole blocks, in every bitmap of the disk. */
+  void markDirty(long start, long end) {
+    if (start >= end) {
+      return;
+    }
+    long s = start / BITMAP_GRANULARITY * BITMAP_GRANULARITY;
+    long e = Math.min(provisionedSize, (end + BITMAP_GRANULARITY - 1) / BITMAP_GRANULARITY * BITMAP_GRANULARITY);
+    List<ExtentMap> all;
+    synchronized (bitmaps) {
+      all = new ArrayList<>(bitmaps.values());
+    }
+    for (ExtentMap m : all) {
+      m.set(s, e, ExtentMap.DATA);
+    }
+  }
+
+  /**
+   * A copy of the disk as it is now, in {@code dir}: its data ranges copied into a new sparse
+   * file, its extents, and, when {@code bitmap} names one of its bitmaps, a copy of that bitmap
+   * in {@code dirty}; then, when {@code newBitmap} is not null, starts that new, empty bitmap, so
+   * that every later write is dirty in it. Guest writes wait while the copy is taken; transfers
+   * must not write to the disk (the caller holds it locked).
+   */
+  Disk pointInTimeCopy(Path dir, String bitmap, ExtentMap dirty, String newBitmap)
+      throws IOException {
+    Disk c = new Disk(dir, id, imageId, storageDomainId, provisionedSize, createdMillis);
+    c.name = name;
+    c.description = description;
+    c.format = format;
+    c.sparse = sparse;
+    c.contentType = contentType;
+    c.backup = backup;
+    c.status = "ok";
+    synchronized (contentLock) {
+      c.createFile();
+      FileChannel src = channel();
+      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+      try (FileChannel dst = FileChannel.open(c.file, StandardOpenOption.WRITE)) {
+        for (long[] seg : extents.segments()) {
+          c.extents.set(seg[0], seg[1], (int) seg[2]);
+          if (seg[2] != ExtentMap.DATA) {
+            continue;
+          }
+          for (long pos = seg[0]; pos < seg[1]; ) {
+            buf.clear().limit((int) Math.min(buf.capacity(), seg[1] - pos));
+            int n = src.read(buf, pos);
+            if (n < 0) {
+              break; // past the end of the file: the copy reads zeros there too
+            }
+            buf.flip();
+            while (buf.hasRemaining()) {
+              pos += dst.write(buf, pos);
+            }
+          }
+        }
+      }
+      ExtentMap source;
+      synchronized (bitmaps) {
+        source = bitmap == null ? null : bitmaps.get(bitmap);
+      }
+      if (source != null) {
+        for (long[] seg : source.segments()) {
+          dirty.set(seg[0], seg[1], (int) seg[2]);
+        }
+      }
+      if (newBitmap != null) {
+        synchronized (bitmaps) {
+          bitmaps.put(newBitmap, new ExtentMap());
+        }
+      }
+    }
+    return c;
   }
 
   /** Bytes written with data (an estimate of the allocation). */

@@ -315,6 +315,18 @@ final class Exchange {
     }
   }
 
+  /** Reads exactly {@code len} body bytes into the start of {@code b}. */
+  void readBodyFully(byte[] b, int len) throws IOException {
+    int filled = 0;
+    while (filled < len) {
+      int n = readBody(b, filled, len - filled);
+      if (n < 0) {
+        throw new EOFException("request body ended early");
+      }
+      filled += n;
+    }
+  }
+
   /**
    * Reads request-body bytes; -1 at the end of the body. A body cut short by the client is an
    * {@link EOFException}.

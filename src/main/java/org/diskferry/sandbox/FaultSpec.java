@@ -53,9 +53,10 @@ public final class FaultSpec {
       + "  seed=N\n"
       + "      seed of the rate decisions (default: random, printed at start)\n"
       + "R: fraction of the matching requests, 0 to 1 (default 1). SIZE: bytes, or\n"
-      + "with a K, M or G suffix. SEL: put, get, patch, options, api joined by '|'\n"
-      + "(default put|get|patch|options: every data-plane request; api: the engine\n"
-      + "API and SSO). A data request is one to /images/TICKET. When several rules\n"
+      + "with a K, M or G suffix. SEL: put, get, patch, options, api, backup joined\n"
+      + "by '|' (default put|get|patch|options: every data-plane request; api: the\n"
+      + "engine API and SSO; backup: the VM backup and checkpoint API, /vms/ID/backups\n"
+      + "and /vms/ID/checkpoints). A data request is one to /images/TICKET. When several rules\n"
       + "match a request, the first that fires acts. Same seed, same decisions.\n"
       + "Example:\n"
       + "  reset:after=1M:rate=0.1,status:code=503:rate=0.2:retry-after=1,seed=42";
@@ -104,8 +105,13 @@ public final class FaultSpec {
     GET,
     PATCH,
     OPTIONS,
-    API
+    API,
+    /** The VM backup and checkpoint API only: {@code /vms/ID/backups…}, {@code /vms/ID/checkpoints…}. */
+    BACKUP
   }
+
+  private static final Pattern BACKUP_PATH =
+      Pattern.compile("/ovirt-engine/api(/v4)?/vms/[^/]+/(backups|checkpoints)(/.*)?");
 
   private static final Set<Target> DATA_PLANE =
       Collections.unmodifiableSet(EnumSet.of(Target.PUT, Target.GET, Target.PATCH, Target.OPTIONS));
@@ -345,7 +351,7 @@ public final class FaultSpec {
         }
       }
       if (target == null) {
-        throw bad(item, "on takes put, get, patch, options and api joined by '|', not '" + v + "'");
+        throw bad(item, "on takes put, get, patch, options, api and backup joined by '|', not '" + v + "'");
       }
       set.add(target);
     }
@@ -484,7 +490,8 @@ public final class FaultSpec {
       Action action = null;
       for (int i = 0; i < seen.length; i++) {
         Rule r = spec.rules.get(i);
-        if (!r.kind().perRequest() || !r.on().contains(t)) {
+        if (!r.kind().perRequest() || !(r.on().contains(t) || t == Target.API
+            && r.on().contains(Target.BACKUP) && BACKUP_PATH.matcher(request.path()).matches())) {
           continue;
         }
         long n = seen[i].getAndIncrement();

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -231,14 +230,8 @@ final class ImageioService {
       long left = length;
       while (left > 0) {
         int want = (int) Math.min(buf.length, left);
-        int filled = 0;
-        while (filled < want) {
-          int n = ex.readBody(buf, filled, want - filled);
-          if (n < 0) {
-            throw new EOFException("request body ended early");
-          }
-          filled += n;
-        }
+        ex.readBodyFully(buf, want);
+        int filled = want;
         file.write(buf, 0, filled, pos);
         pos += filled;
         left -= filled;
@@ -248,6 +241,7 @@ final class ImageioService {
       }
       if (length > 0) {
         t.disk.extents.set(offset, offset + length, ExtentMap.DATA);
+        t.disk.markDirty(offset, offset + length);
         t.disk.metaDirty = true;
         t.completed.set(offset, offset + length, ExtentMap.DATA);
       }
@@ -415,6 +409,7 @@ final class ImageioService {
       }
       if (size > 0) {
         t.disk.extents.set(offset, offset + size, ExtentMap.ZERO);
+        t.disk.markDirty(offset, offset + size);
         t.disk.metaDirty = true;
         t.completed.set(offset, offset + size, ExtentMap.DATA);
       }
@@ -445,10 +440,20 @@ final class ImageioService {
     Ticket t = authorize(ex, id, false);
     String context = ex.query("context");
     if (context != null && !context.equals("zero")) {
-      if (context.equals("dirty")) {
+      if (!context.equals("dirty")) {
+        throw bad("Unsupported value '" + context + "' for 'context', expecting one of ['dirty', 'zero']");
+      }
+      ExtentMap dirty = t.transfer.dirty;
+      if (dirty == null) {
         throw new Failure(404, "Ticket does not support dirty extents", false, null);
       }
-      throw bad("Unsupported value '" + context + "' for 'context', expecting one of ['dirty', 'zero']");
+      t.begin();
+      try {
+        sendJson(ex, 200, headers(), dirtyExtents(t, dirty));
+      } finally {
+        t.end();
+      }
+      return;
     }
     t.begin();
     try {
@@ -477,6 +482,42 @@ final class ImageioService {
     } finally {
       t.end();
     }
+  }
+
+  /**
+   * Dirty extents, as qemu-nbd reports them with {@code --bitmap}: the whole image in ranges that
+   * are dirty or not, each split where it reads as zeros or not.
+   */
+  private static ArrayNode dirtyExtents(Ticket t, ExtentMap dirty) {
+    java.util.TreeSet<Long> cuts = new java.util.TreeSet<>();
+    cuts.add(0L);
+    cuts.add(t.size);
+    for (long[] s : dirty.segments()) {
+      cuts.add(Math.min(s[0], t.size));
+      cuts.add(Math.min(s[1], t.size));
+    }
+    for (long[] s : t.disk.extents.segments()) {
+      cuts.add(Math.min(s[0], t.size));
+      cuts.add(Math.min(s[1], t.size));
+    }
+    ArrayNode list = Json.mapper().createArrayNode();
+    Long prev = null;
+    for (long cut : cuts) {
+      if (prev != null && cut > prev) {
+        boolean isDirty = !dirty.segments(prev, cut, ExtentMap.DATA).isEmpty();
+        boolean zero = t.disk.extents.segments(prev, cut, ExtentMap.DATA).isEmpty();
+        ObjectNode last = list.size() == 0 ? null : (ObjectNode) list.get(list.size() - 1);
+        if (last != null && last.get("dirty").asBoolean() == isDirty
+            && last.get("zero").asBoolean() == zero) {
+          last.put("length", last.get("length").asLong() + cut - prev);
+        } else {
+          list.addObject().put("start", prev).put("length", cut - prev).put("dirty", isDirty)
+              .put("zero", zero);
+        }
+      }
+      prev = cut;
+    }
+    return list;
   }
 
   private static void addExtent(ArrayNode list, long start, long length, boolean zero, boolean hole) {

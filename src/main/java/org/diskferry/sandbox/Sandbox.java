@@ -74,6 +74,8 @@ public final class Sandbox implements AutoCloseable {
   final Map<String, Ticket> tickets = new ConcurrentHashMap<>();
   final Map<String, Boolean> tokens = new ConcurrentHashMap<>();
   final Map<String, Boolean> sessions = new ConcurrentHashMap<>();
+  /** VMs, their backups and checkpoints. */
+  final VmBackups vmBackups;
 
   private final EngineApi engineApi;
   private final ImageioService imageio;
@@ -102,6 +104,19 @@ public final class Sandbox implements AutoCloseable {
     Files.createDirectories(disksDir);
     this.password = config.password() != null ? config.password() : randomSecret(18);
     loadDisks();
+    Path backupsDir = dataDir.resolve("backups");
+    if (Files.exists(backupsDir)) {
+      deleteTree(backupsDir); // copies of backups that ended with an earlier run
+    }
+    this.vmBackups = new VmBackups(this, backupsDir);
+    try {
+      vmBackups.create(config.vms());
+    } catch (IOException | RuntimeException e) {
+      if (ownsDataDir) {
+        deleteTree(dataDir);
+      }
+      throw e;
+    }
 
     SSLContext ssl = null;
     if (config.plainHttp()) {
@@ -225,6 +240,48 @@ public final class Sandbox implements AutoCloseable {
     synchronized (lock) {
       Disk d = disks.get(diskId);
       return d == null ? Optional.empty() : Optional.of(d.file);
+    }
+  }
+
+  /** The id of the VM with this name, if there is one. */
+  public Optional<String> vmId(String name) {
+    synchronized (lock) {
+      return vmBackups.vms.values().stream().filter(v -> v.name.equals(name)).map(v -> v.id)
+          .findFirst();
+    }
+  }
+
+  /** The ids of the disks attached to the VM with this name, in order (empty if no such VM). */
+  public List<String> vmDiskIds(String name) {
+    synchronized (lock) {
+      return vmBackups.vms.values().stream().filter(v -> v.name.equals(name))
+          .findFirst().map(v -> v.diskIds).orElse(List.of());
+    }
+  }
+
+  /** One line per VM: name, status, id and its disks (name=id). */
+  public List<String> describeVms() {
+    List<String> out = new ArrayList<>();
+    synchronized (lock) {
+      for (Vm vm : vmBackups.vms.values()) {
+        StringBuilder line = new StringBuilder("VM " + vm.name + " (" + vm.status + ") " + vm.id
+            + ":");
+        for (String did : vm.diskIds) {
+          Disk d = disks.get(did);
+          line.append(' ').append(d.name).append('=').append(did).append(" (")
+              .append(d.format.equals("cow") ? "qcow2" : "raw").append(')');
+        }
+        out.add(line.toString());
+      }
+    }
+    return out;
+  }
+
+  /** The phase of a VM backup, while the engine still has it. */
+  public Optional<String> backupPhase(String backupId) {
+    synchronized (lock) {
+      Backup b = vmBackups.backups.get(backupId);
+      return b == null ? Optional.empty() : Optional.of(b.phase);
     }
   }
 
@@ -532,7 +589,9 @@ public final class Sandbox implements AutoCloseable {
     try {
       long now = System.nanoTime();
       List<Disk> dirty = new ArrayList<>();
+      List<Backup> toCopy;
       synchronized (lock) {
+        toCopy = vmBackups.tick(now);
         for (Disk d : disks.values()) {
           statusOf(d, now);
           if (d.metaDirty) {
@@ -562,6 +621,11 @@ public final class Sandbox implements AutoCloseable {
             t.nextPollNanos = now + t.intervalNanos;
           }
         }
+      }
+      if (!toCopy.isEmpty()) {
+        Thread copier = new Thread(() -> vmBackups.takeCopies(toCopy), "sandbox-backup-copy");
+        copier.setDaemon(true);
+        copier.start();
       }
       for (Disk d : dirty) {
         try {

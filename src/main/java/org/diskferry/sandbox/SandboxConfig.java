@@ -2,6 +2,7 @@ package org.diskferry.sandbox;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,6 +19,7 @@ import java.util.Objects;
  * @param failedCleanupDelay how long finished_failure transfers stay GET-able
  * @param legacyRemoval engines older than 4.4.7: finished transfers vanish (404) at once
  * @param defaultInactivityTimeoutSeconds the engine default for a transfer's inactivity_timeout
+ * @param vms the virtual machines to create at start, with their disks
  */
 public record SandboxConfig(
     int port,
@@ -30,7 +32,8 @@ public record SandboxConfig(
     Duration succeededCleanupDelay,
     Duration failedCleanupDelay,
     boolean legacyRemoval,
-    int defaultInactivityTimeoutSeconds) {
+    int defaultInactivityTimeoutSeconds,
+    List<VmSpec> vms) {
 
   public SandboxConfig {
     if (port < 0 || port > 65535) {
@@ -54,12 +57,13 @@ public record SandboxConfig(
     if (defaultInactivityTimeoutSeconds < 0) {
       throw new IllegalArgumentException("defaultInactivityTimeoutSeconds must not be negative");
     }
+    vms = vms == null ? List.of() : List.copyOf(vms);
   }
 
   /**
    * Defaults: free port, temporary data directory, TLS, random password, tick 250 ms, disks ready
    * after 500 ms, transferring at once, cleanup after 15 min (success) / 30 min (failure) like
-   * engines ≥ 4.4.7, inactivity timeout 60 s.
+   * engines ≥ 4.4.7, inactivity timeout 60 s, no VMs.
    */
   public static SandboxConfig defaults() {
     return new SandboxConfig(
@@ -73,52 +77,53 @@ public record SandboxConfig(
         Duration.ofMinutes(15),
         Duration.ofMinutes(30),
         false,
-        60);
+        60,
+        List.of());
   }
 
   public SandboxConfig withPort(int v) {
     return new SandboxConfig(v, dataDir, plainHttp, password, tick, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withDataDir(Path v) {
     return new SandboxConfig(port, v, plainHttp, password, tick, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withPlainHttp(boolean v) {
     return new SandboxConfig(port, dataDir, v, password, tick, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withPassword(String v) {
     return new SandboxConfig(port, dataDir, plainHttp, v, tick, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withTick(Duration v) {
     return new SandboxConfig(port, dataDir, plainHttp, password, v, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withDiskReadyDelay(Duration v) {
     return new SandboxConfig(port, dataDir, plainHttp, password, tick, v, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withInitializingPolls(int v) {
     return new SandboxConfig(port, dataDir, plainHttp, password, tick, diskReadyDelay, v,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withSucceededCleanupDelay(Duration v) {
     return new SandboxConfig(port, dataDir, plainHttp, password, tick, diskReadyDelay, initializingPolls,
-        v, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds);
+        v, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withFailedCleanupDelay(Duration v) {
     return new SandboxConfig(port, dataDir, plainHttp, password, tick, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, v, legacyRemoval, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, v, legacyRemoval, defaultInactivityTimeoutSeconds, vms);
   }
 
   /** Both cleanup delays at once. */
@@ -128,11 +133,16 @@ public record SandboxConfig(
 
   public SandboxConfig withLegacyRemoval(boolean v) {
     return new SandboxConfig(port, dataDir, plainHttp, password, tick, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, v, defaultInactivityTimeoutSeconds);
+        succeededCleanupDelay, failedCleanupDelay, v, defaultInactivityTimeoutSeconds, vms);
   }
 
   public SandboxConfig withDefaultInactivityTimeoutSeconds(int v) {
     return new SandboxConfig(port, dataDir, plainHttp, password, tick, diskReadyDelay, initializingPolls,
-        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, v);
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, v, vms);
+  }
+
+  public SandboxConfig withVms(List<VmSpec> v) {
+    return new SandboxConfig(port, dataDir, plainHttp, password, tick, diskReadyDelay, initializingPolls,
+        succeededCleanupDelay, failedCleanupDelay, legacyRemoval, defaultInactivityTimeoutSeconds, v);
   }
 }

@@ -20,6 +20,10 @@ final class Transfer {
   long finishedAtNanos;
   long transferred;
   long lastUpdatedMillis;
+  /** The VM backup whose disk this transfer downloads (its point-in-time copy), or null. */
+  Backup backup;
+  /** For an incremental disk of a backup: the blocks dirty since its from-checkpoint. */
+  ExtentMap dirty;
 
   Transfer(String id, Disk disk, boolean download, String format, int inactivityTimeout,
       String timeoutPolicy, boolean shallow, String hostId) {

@@ -79,7 +79,7 @@ class FaultSpecTest {
         "reset:after=1:after=2;            'reset:after=1:after=2': 'after' given twice",
         "status:code=200;                  'status:code=200': code must be between 400 and 599",
         "status:code=5x;                   'status:code=5x': code must be an integer",
-        "status:on=delete;                 'status:on=delete': on takes put, get, patch, options and api",
+        "status:on=delete;                 'status:on=delete': on takes put, get, patch, options, api and backup",
         "status:on=put||get;               'status:on=put||get': on takes",
         "status:ms=5;                      'status:ms=5': status has no parameter 'ms'",
         "stall;                            'stall': stall needs ms=N",
