@@ -31,6 +31,7 @@ final class Cli {
   private RunLog log;
   private ProgressRenderer progress;
   private CommandLine.ParseResult parsed;
+  private PrintStream safeOut;
 
   Cli(PrintStream out, PrintStream err, Map<String, String> env, boolean signals) {
     this.out = out;
@@ -91,6 +92,7 @@ final class Cli {
 
   /** A warning on stderr (and in the log). */
   void warn(String message) {
+    message = Printable.line(message);
     err.println("diskferry: warning: " + message);
     log("warning: " + message);
   }
@@ -121,7 +123,13 @@ final class Cli {
   /** stdout, after the progress display has been finished. */
   PrintStream stdout() {
     closeProgress();
-    return out;
+    if (root == null || root.output == DiskferryCommand.OutputFormat.json) {
+      return out; // JSON escapes control characters itself
+    }
+    if (safeOut == null) {
+      safeOut = Printable.stream(out);
+    }
+    return safeOut;
   }
 
   /**
@@ -275,7 +283,7 @@ final class Cli {
   }
 
   private static String oneLine(String s) {
-    return s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    return Printable.line(s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim());
   }
 
   private static boolean verbose(CommandLine.ParseResult parsed) {
