@@ -57,6 +57,39 @@ public final class JournalStore {
     return dir.resolve(transferId + ".json");
   }
 
+  /**
+   * Makes sure journals can be saved here: creates the directory and writes and removes a probe
+   * file. Called before anything is started on the platform.
+   *
+   * @throws DiskferryException FAILED naming the directory and why
+   */
+  public void checkWritable() {
+    try {
+      Files.createDirectories(dir);
+      Path probe = Files.createTempFile(dir, ".probe-", ".tmp");
+      Files.delete(probe);
+    } catch (IOException e) {
+      throw DiskferryException.failed(
+          "cannot save journals in " + dir + " (set by $XDG_STATE_HOME, default"
+              + " ~/.local/state): " + reason(e) + "; nothing was started");
+    }
+  }
+
+  /** What went wrong with a file, without repeating its path. */
+  static String reason(IOException e) {
+    if (e instanceof java.nio.file.AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof java.nio.file.FileAlreadyExistsException
+        || e instanceof java.nio.file.NotDirectoryException) {
+      return "a file is in the way (not a directory)";
+    }
+    if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+      return f.getReason();
+    }
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
   /** Saves atomically. */
   public void save(Journal j) throws IOException {
     Files.createDirectories(dir);

@@ -101,6 +101,7 @@ public final class Orchestrator {
     }
     try (ImageReader reader = ImageReaders.open(info)) {
       pool.checkInterrupted(null);
+      checkJournals();
       Journal[] opened = new Journal[1];
       TransferSession session;
       ImageSizing sizing = ImageSizing.of(info, reader, req);
@@ -132,7 +133,7 @@ public final class Orchestrator {
                   forget(pending);
                 });
       } catch (RuntimeException e) {
-        forget(opened[0]);
+        forgetUnlessLeft(opened[0], e);
         throw e;
       }
       return driver.drive(
@@ -150,6 +151,7 @@ public final class Orchestrator {
     LocalImage.checkTarget(target, req.force());
     Path part = LocalFiles.partFile(target);
     pool.checkInterrupted(null);
+    checkJournals();
     Journal[] opened = new Journal[1];
     TransferSession session;
     try {
@@ -166,7 +168,7 @@ public final class Orchestrator {
                               false, List.of(), System.currentTimeMillis())
                               .withFormat(req.format())));
     } catch (RuntimeException e) {
-      forget(opened[0]);
+      forgetUnlessLeft(opened[0], e);
       throw e;
     }
     return downloadInto(session, opened[0], target, part, req, started, false);
@@ -180,6 +182,7 @@ public final class Orchestrator {
     if (journals == null) {
       throw new IllegalStateException("resume needs a journal store");
     }
+    checkJournals();
     long started = System.nanoTime();
     Journal j =
         journals
@@ -347,6 +350,26 @@ public final class Orchestrator {
       save(j);
     }
     return j;
+  }
+
+  /**
+   * Before anything is created on the platform: a journal that cannot be saved would leave a
+   * disk or a transfer that neither {@code status} nor {@code cancel} knows of.
+   */
+  private void checkJournals() {
+    if (journals != null) {
+      journals.checkWritable();
+    }
+  }
+
+  /**
+   * Drops the journal of a transfer that could not be opened, unless ending it failed: then the
+   * journal is what lets {@code status} show it and {@code cancel} remove it.
+   */
+  private void forgetUnlessLeft(Journal j, RuntimeException failure) {
+    if (!(failure instanceof CleanupFailedException)) {
+      forget(j);
+    }
   }
 
   /** Drops the journal of a transfer that could not be opened (the backend ended it). */

@@ -208,7 +208,16 @@ final class SessionDriver {
   }
 
   private void end(TransferSession session, JournalKeeper keeper, Throwable cause, Runnable onAbort) {
-    abort(session, cause);
+    if (!abort(session, cause)) {
+      // Still open on the platform (an upload's disk locked by it): its journal, and a
+      // download's partial file, are what lets status show it and cancel end it.
+      if (keeper != null) {
+        listener.warn(
+            "kept the journal of transfer " + session.transferId() + ": run 'diskferry cancel "
+                + session.transferId() + "' to end it");
+      }
+      return;
+    }
     onAbort.run();
     if (keeper != null) {
       try {
@@ -219,13 +228,15 @@ final class SessionDriver {
     }
   }
 
-  /** Ends the session for good; a failure to do so is only a warning. */
-  void abort(TransferSession session, Throwable cause) {
+  /** Ends the session for good; a failure to do so is a warning, and the answer false. */
+  boolean abort(TransferSession session, Throwable cause) {
     try {
       session.abort(cause, listener);
+      return true;
     } catch (RuntimeException e) {
       listener.warn(
           "could not clean up transfer " + session.transferId() + ": " + e.getMessage());
+      return false;
     }
   }
 
