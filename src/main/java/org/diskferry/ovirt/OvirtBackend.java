@@ -174,12 +174,32 @@ public final class OvirtBackend implements Backend {
     l.info("created image transfer " + t.id());
     OvirtSession session =
         new OvirtSession(engine, t.id(), disk, direction, createdDisk, readsAsZeros);
+    session.replacement(s -> replace(s, req, hostId, l));
     try {
       created.accept(session);
     } catch (RuntimeException e) {
       throw abort(session, e, l);
     }
     return attach(session, t, req, l);
+  }
+
+  /**
+   * Continues a session in a new transfer on its disk after the engine ended its transfer (a
+   * download whose ticket the host lost goes to cancelled_system). If the new transfer does not
+   * start, it is ended and the failure thrown.
+   */
+  private void replace(OvirtSession session, TransferRequest req, String hostId, TransferListener l) {
+    ImageTransfer t =
+        engine.createTransfer(
+            new TransferSpec(
+                session.diskId(), session.direction().wire(), hostId, req.inactivityTimeout(),
+                req.timeoutPolicy()));
+    OvirtSession next =
+        new OvirtSession(
+            engine, t.id(), session.disk(), session.direction(), session.createdDisk(),
+            session.targetReadsAsZeros());
+    attach(next, t, req, l);
+    session.replace(t.id(), next.imageio());
   }
 
   /** Waits until the transfer moves data and connects the session to its data plane. */

@@ -101,6 +101,8 @@ final class SessionDriver {
                     ? () -> pool.withRetries("flush", () -> session.data().flush())
                     : () -> localSync.force(false),
                 listener);
+    // A session the platform ended may continue in a new transfer: its journal follows it.
+    pool.afterRecovery(keeper == null ? null : () -> keeper.moveTo(session.transferId()));
     try {
       if (keeper != null) {
         keeper.save();
@@ -155,6 +157,7 @@ final class SessionDriver {
       throw e;
     } finally {
       pool.current(null);
+      pool.afterRecovery(null);
     }
   }
 

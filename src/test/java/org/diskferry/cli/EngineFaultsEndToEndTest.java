@@ -16,6 +16,7 @@ import org.diskferry.http.Json;
 import org.diskferry.http.TlsOptions;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.sandbox.FaultHook;
+import org.diskferry.sandbox.FaultSpec;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.JournalStore;
 import org.junit.jupiter.api.AfterAll;
@@ -152,6 +153,68 @@ class EngineFaultsEndToEndTest {
     Result cancel = fx.run("cancel", j.transferId());
     assertThat(cancel.exit()).as(cancel.toString()).isZero();
     assertThat(fx.sandbox.diskStatus(j.diskId())).isEmpty();
+    assertThat(journals().list()).isEmpty();
+  }
+
+  /** Uploads a disk to download from; returns its id. */
+  static String disk(Path src, String name) throws IOException {
+    Result up = fx.run("-o", "json", "upload", src.toString(), "--name", name);
+    assertThat(up.exit()).as(up.toString()).isZero();
+    return Json.mapper().readTree(up.out()).get("disk_id").asText();
+  }
+
+  @Test
+  void aDownloadWhoseTransferTheEngineCancelsContinuesInANewTransferInTheSameRun()
+      throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("lost.img"), 8 << 20, 4, true);
+    String disk = disk(src, "lost");
+    Path target = dir.resolve("lost-back.img");
+    FaultSpec.Injector faults = FaultSpec.parse("lose-ticket:after=6").install(fx.sandbox);
+    Result r =
+        fx.run("-o", "json", "download", disk, target.toString(), "--workers", "2",
+            "--range-size", "1M", "--buffer-size", "256K", "--retry-delay", "5");
+    assertThat(r.exit()).as(r.toString()).isZero();
+    assertThat(faults.injected(FaultSpec.Kind.LOSE_TICKET)).isBetween(1L, 3L);
+    assertThat(r.err()).contains("continuing in a new transfer on disk " + disk);
+    assertThat(Files.mismatch(src, target)).isEqualTo(-1L);
+    assertThat(dir.resolve("lost-back.img.part")).doesNotExist();
+    assertThat(journals().list()).isEmpty();
+    assertThat(fx.sandbox.diskStatus(disk)).contains("ok");
+    String last = Json.mapper().readTree(r.out()).get("transfer_id").asText();
+    try (EngineClient engine = engine()) {
+      assertThat(engine.transfers())
+          .filteredOn(t -> disk.equals(t.diskId()))
+          .allSatisfy(t -> assertThat(t.phase().isFinished()).isTrue())
+          .anySatisfy(t -> assertThat(t.phase().wire()).isEqualTo("finished_failure"))
+          .anySatisfy(t -> assertThat(t.id()).isEqualTo(last));
+    }
+  }
+
+  @Test
+  void newTransfersAreBoundedAndTheLastOneIsJournaledForResume() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("lost2.img"), 16 << 20, 5, true);
+    String disk = disk(src, "lost2");
+    Path target = dir.resolve("lost2-back.img");
+    FaultSpec.Injector faults = FaultSpec.parse("lose-ticket:after=3").install(fx.sandbox);
+    Result r =
+        fx.run("download", disk, target.toString(), "--workers", "1", "--range-size", "1M",
+            "--buffer-size", "256K", "--retry-delay", "5");
+    fx.sandbox.setFaultHook(null);
+    assertThat(r.exit()).as(r.toString()).isEqualTo(75);
+    // The first transfer and the three that continued it, each ended by the engine.
+    assertThat(faults.injected(FaultSpec.Kind.LOSE_TICKET)).as(r.toString()).isEqualTo(4);
+    List<Journal> left = journals().list();
+    assertThat(left).hasSize(1);
+    Journal j = left.get(0);
+    assertThat(j.bytesDone()).isGreaterThan(0).isLessThan(16L << 20);
+    assertThat(errorLines(r)).hasSize(1);
+    assertThat(errorLines(r).get(0))
+        .startsWith("diskferry: error: transfer " + j.transferId() + ": ")
+        .endsWith("run 'diskferry resume " + j.transferId() + "' to continue");
+    assertThat(dir.resolve("lost2-back.img.part")).exists();
+    Result resumed = fx.run("resume", j.transferId());
+    assertThat(resumed.exit()).as(resumed.toString()).isZero();
+    assertThat(Files.mismatch(src, target)).isEqualTo(-1L);
     assertThat(journals().list()).isEmpty();
   }
 }
