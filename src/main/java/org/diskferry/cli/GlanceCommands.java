@@ -240,29 +240,80 @@ final class GlanceCommands {
     return j.endpoint() != null && j.endpoint().startsWith(GlanceDownload.JOURNAL_PREFIX);
   }
 
-  static int resume(ResumeCommand r, List<Journal> todo) {
-    checkOptions(r, true, List.of(), OVIRT_TRANSFER);
+  /** The cloud a Glance download's journal belongs to. */
+  static String cloudOf(Journal j) {
+    return j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
+  }
+
+  /**
+   * The journal named by {@code id}: a journal id (a transfer id, or a Glance download's
+   * IMAGE.TARGET key), else the one interrupted Glance download of image {@code id}.
+   *
+   * @throws DiskferryException NOT_FOUND when there is none; BAD_INPUT when several downloads of
+   *     that image are interrupted (their ids are listed)
+   */
+  static Journal journal(JournalStore store, String id) {
+    Optional<Journal> exact = store.load(id);
+    if (exact.isPresent()) {
+      return exact.get();
+    }
+    List<Journal> ofImage =
+        store.list().stream().filter(j -> isGlance(j) && j.diskId().equals(id)).toList();
+    if (ofImage.size() == 1) {
+      return ofImage.get(0);
+    }
+    if (ofImage.size() > 1) {
+      throw DiskferryException.badInput(
+          ofImage.size() + " interrupted downloads of image " + id + ": give one of "
+              + String.join(", ", ofImage.stream()
+                  .map(j -> j.transferId() + " (" + j.localPath() + ")").toList()));
+    }
+    throw DiskferryException.notFound(
+        "no journal of transfer " + id + " in " + store.dir() + "; nothing to resume");
+  }
+
+  /**
+   * Resumes Glance downloads, each with the cloud its journal recorded unless one is selected.
+   *
+   * @param keepGoing report a failure and go on with the next journal (resume --all), instead of
+   *     throwing it
+   */
+  static int resume(ResumeCommand r, List<Journal> todo, boolean keepGoing) {
+    String selected = cloudName(r);
+    if (selected != null) {
+      checkOptions(r, true, List.of(), OVIRT_TRANSFER);
+    }
     if (todo.isEmpty()) {
       r.out().println("nothing to resume");
       return 0;
     }
     int worst = 0;
-    for (Journal j : todo) {
-      if (r.root.cloud == null && r.cli().env.get("OS_CLOUD") == null) {
+    String before = r.root.cloud;
+    try {
+      for (Journal j : todo) {
         // The journal knows its cloud.
-        r.root.cloud = j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
-      }
-      try {
-        runDownload(r, dl -> dl.resume(j));
-      } catch (DiskferryException e) {
-        if (todo.size() == 1) {
-          throw e;
+        r.root.cloud = selected != null ? before : cloudOf(j);
+        try {
+          runDownload(r, dl -> dl.resume(j));
+        } catch (DiskferryException e) {
+          if (!keepGoing) {
+            throw e;
+          }
+          r.err().println("diskferry: error: " + e.getMessage());
+          worst = Math.max(worst, e.kind().exitCode());
         }
-        r.err().println("diskferry: error: " + e.getMessage());
-        worst = Math.max(worst, e.kind().exitCode());
       }
+    } finally {
+      r.root.cloud = before;
     }
     return worst;
+  }
+
+  /** The Glance journals of {@code cloud} that {@code id} names: by journal id or image id. */
+  private static List<Journal> named(JournalStore store, String cloud, String id) {
+    return journals(store, cloud).stream()
+        .filter(x -> x.transferId().equals(id) || x.diskId().equals(id))
+        .toList();
   }
 
   // ------------------------------------------------------------------- status, cancel and list
@@ -274,12 +325,12 @@ final class GlanceCommands {
       List<Map<String, Object>> rows = new ArrayList<>();
       List<Journal> journals = journals(store, s.cloud().name());
       if (st.transferId != null) {
-        Optional<Journal> j = journals.stream()
-            .filter(x -> x.transferId().equals(st.transferId)).findFirst();
+        List<Journal> named = named(store, s.cloud().name(), st.transferId);
+        Optional<Journal> j = named.stream().findFirst();
         GlanceImage image = j.isPresent()
-            ? s.glance().find(st.transferId).orElse(null)
+            ? s.glance().find(j.get().diskId()).orElse(null)
             : s.glance().resolve(st.transferId);
-        rows.add(row(image, j.orElse(null), st.transferId));
+        rows.add(row(image, j.orElse(null), j.map(Journal::diskId).orElse(st.transferId)));
       } else {
         List<GlanceImage> all = s.glance().list(null);
         for (GlanceImage i : all) {
@@ -311,7 +362,7 @@ final class GlanceCommands {
               Boolean.TRUE.equals(r.get("resumable")) ? "yes" : "no");
         }
       }
-      return 0;
+      return st.reportUnreadable(store.listing());
     } finally {
       st.closeLog();
     }
@@ -341,10 +392,16 @@ final class GlanceCommands {
     JournalStore store = JournalStore.fromEnvironment(cc.cli().env);
     try {
       Session s = connect(cc);
-      Optional<Journal> journal = journals(store, s.cloud().name()).stream()
-          .filter(x -> x.transferId().equals(cc.transferId)).findFirst();
+      List<Journal> named = named(store, s.cloud().name(), cc.transferId);
+      if (named.size() > 1) {
+        throw DiskferryException.badInput(
+            named.size() + " interrupted downloads of image " + cc.transferId + ": give one of "
+                + String.join(", ", named.stream()
+                    .map(j -> j.transferId() + " (" + j.localPath() + ")").toList()));
+      }
+      Optional<Journal> journal = named.stream().findFirst();
       Optional<GlanceImage> image = journal.isPresent()
-          ? s.glance().find(cc.transferId)
+          ? s.glance().find(journal.get().diskId())
           : Optional.of(s.glance().resolve(cc.transferId));
       boolean deleted = false;
       if (image.isPresent() && journal.isEmpty()) {

@@ -11,6 +11,7 @@ import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Backend;
 import org.diskferry.transfer.CleanupFailedException;
 import org.diskferry.transfer.Direction;
+import org.diskferry.transfer.DiskLockedException;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.TargetGoneException;
 import org.diskferry.transfer.TransferListener;
@@ -147,7 +148,8 @@ public final class OvirtBackend implements Backend {
 
   private static void checkUsable(Disk disk) {
     if ("locked".equals(disk.status())) {
-      throw DiskferryException.conflict(
+      throw new DiskLockedException(
+          disk.id(),
           "disk "
               + disk.id()
               + " is locked (another transfer or operation is using it); try again later");

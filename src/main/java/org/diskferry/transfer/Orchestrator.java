@@ -134,7 +134,7 @@ public final class Orchestrator {
                 });
       } catch (RuntimeException e) {
         forgetUnlessLeft(opened[0], e);
-        throw e;
+        throw explainLock(e, null);
       }
       return driver.drive(
           session, opened[0], UploadWork.plan(info, reader, req.rangeSize(), null),
@@ -169,7 +169,7 @@ public final class Orchestrator {
                               .withFormat(req.format())));
     } catch (RuntimeException e) {
       forgetUnlessLeft(opened[0], e);
-      throw e;
+      throw explainLock(e, null);
     }
     return downloadInto(session, opened[0], target, part, req, started, false);
   }
@@ -247,6 +247,8 @@ public final class Orchestrator {
               ? " and " + LocalFiles.partFile(local)
               : "";
       throw new TargetGoneException(e.getMessage() + " (removed its journal" + also + ")");
+    } catch (DiskLockedException e) {
+      throw explainLock(e, old.transferId());
     }
     if (session == null) {
       // The platform finished it before we were stopped: nothing left to do.
@@ -350,6 +352,39 @@ public final class Orchestrator {
       save(j);
     }
     return j;
+  }
+
+  /**
+   * A disk locked by a transfer that diskferry suspended (its journal is here) stays locked until
+   * that transfer is resumed or cancelled, so "try again later" would never come true: name it.
+   *
+   * @param self the journal being resumed, which is not its own blocker
+   */
+  private RuntimeException explainLock(RuntimeException e, String self) {
+    if (!(e instanceof DiskLockedException locked) || journals == null) {
+      return e;
+    }
+    List<Journal> holders;
+    try {
+      holders =
+          journals.list().stream()
+              .filter(j -> locked.diskId().equals(j.diskId()) && !j.transferId().equals(self))
+              .toList();
+    } catch (RuntimeException ignored) {
+      return e;
+    }
+    if (holders.isEmpty()) {
+      return e;
+    }
+    Journal j = holders.get(holders.size() - 1);
+    String id = j.transferId();
+    return new DiskLockedException(
+        locked.diskId(),
+        "disk " + locked.diskId() + " is locked by transfer " + id + ", "
+            + (j.direction() == Direction.UPLOAD ? "an upload of " : "a download to ")
+            + j.localPath() + " that diskferry suspended: run"
+            + " 'diskferry resume " + id + "' to finish it or 'diskferry cancel " + id
+            + "' to drop it");
   }
 
   /**

@@ -17,6 +17,7 @@ import org.diskferry.http.TlsOptions;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.sandbox.FaultHook;
 import org.diskferry.sandbox.FaultSpec;
+import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.JournalStore;
 import org.junit.jupiter.api.AfterAll;
@@ -216,5 +217,126 @@ class EngineFaultsEndToEndTest {
     assertThat(resumed.exit()).as(resumed.toString()).isZero();
     assertThat(Files.mismatch(src, target)).isEqualTo(-1L);
     assertThat(journals().list()).isEmpty();
+  }
+
+  static Journal journal(String id, String diskId, Direction direction, String endpoint, Path file)
+      throws IOException {
+    Journal j =
+        new Journal(
+            Journal.VERSION, id, diskId, direction, endpoint, file.toString(), 0, 0, 1 << 20,
+            false, false, List.of(), System.currentTimeMillis());
+    journals().save(j);
+    return j;
+  }
+
+  @Test
+  void statusShowsLocalJournalsUncheckedWhenTheEngineIsUnreachable() throws IOException {
+    Journal j =
+        journal("7a1c0f52-1111-4222-8333-944455556666", "d0d0d0d0-1111-4222-8333-944455556666",
+            Direction.DOWNLOAD, fx.sandbox.engineUrl(), dir.resolve("unreach.img"));
+    int port;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      port = s.getLocalPort();
+    }
+    Map<String, String> env = fx.env();
+    env.put("DISKFERRY_ENGINE_URL", "https://127.0.0.1:" + port);
+    Result r = fx.run(env, "status");
+    assertThat(r.exit()).as(r.toString()).isEqualTo(1);
+    assertThat(r.out()).contains(j.transferId()).contains("not_checked").contains("unknown");
+    assertThat(errorLines(r)).hasSize(1);
+    assertThat(errorLines(r).get(0)).startsWith("diskferry: error: cannot reach the engine at");
+    Result json = fx.run(env, "-o", "json", "status", j.transferId());
+    assertThat(json.exit()).as(json.toString()).isEqualTo(1);
+    JsonNode row = Json.mapper().readTree(json.out());
+    assertThat(row.get("phase").asText()).isEqualTo("not_checked");
+    assertThat(row.path("resumable").isMissingNode() || row.get("resumable").isNull()).isTrue();
+    assertThat(journals().list()).hasSize(1);
+  }
+
+  @Test
+  void aMalformedJournalIsNamedAndKeptAndFailsStatusAndResumeAll() throws IOException {
+    Files.createDirectories(journals().dir());
+    Path bad = journals().dir().resolve("0bad0000-1111-4222-8333-944455556666.json");
+    Files.writeString(bad, "{\"transfer_id\": \"x\", \"done\": [[0, ");
+    Result status = fx.run("status");
+    assertThat(status.exit()).as(status.toString()).isEqualTo(1);
+    assertThat(status.err())
+        .contains("diskferry: warning: cannot read journal " + bad + ": not valid JSON (line 1);"
+            + " it is kept, fix or remove it");
+    assertThat(errorLines(status))
+        .containsExactly("diskferry: error: 1 journal file(s) cannot be read (named above)");
+    Result resume = fx.run("resume", "--all");
+    assertThat(resume.exit()).as(resume.toString()).isEqualTo(1);
+    assertThat(errorLines(resume))
+        .containsExactly(
+            "diskferry: error: cannot read journal " + bad + ": not valid JSON (line 1); it is"
+                + " kept, fix or remove it");
+    assertThat(resume.out()).doesNotContain("nothing to resume");
+    assertThat(bad).exists();
+    Files.delete(bad);
+  }
+
+  @Test
+  void cancellingAFinishedTransferSaysItHadAlreadyFinished() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("done.img"), 1 << 20, 6, true);
+    Result up = fx.run("-o", "json", "upload", src.toString(), "--name", "done");
+    assertThat(up.exit()).as(up.toString()).isZero();
+    JsonNode res = Json.mapper().readTree(up.out());
+    String transfer = res.get("transfer_id").asText();
+    Result c = fx.run("cancel", transfer);
+    assertThat(c.exit()).as(c.toString()).isZero();
+    assertThat(c.out())
+        .isEqualTo("transfer " + transfer + " had already finished (finished_success); nothing"
+            + " to cancel\n");
+    assertThat(fx.sandbox.diskStatus(res.get("disk_id").asText())).contains("ok");
+  }
+
+  @Test
+  void aDiskLockedByASuspendedTransferNamesItAndHowToEndIt() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("held.img"), 1 << 20, 7, true);
+    String disk = disk(src, "held");
+    String transfer;
+    try (EngineClient engine = engine()) {
+      transfer =
+          engine.createTransfer(
+              new org.diskferry.ovirt.TransferSpec(disk, "upload", null, null, null)).id();
+    }
+    journal(transfer, disk, Direction.UPLOAD, fx.sandbox.engineUrl(), src);
+    Result r = fx.run("download", disk, dir.resolve("held-back.img").toString());
+    assertThat(r.exit()).as(r.toString()).isEqualTo(5);
+    assertThat(errorLines(r))
+        .containsExactly(
+            "diskferry: error: disk " + disk + " is locked by transfer " + transfer
+                + ", an upload of " + src + " that diskferry suspended: run 'diskferry resume "
+                + transfer + "' to finish it or 'diskferry cancel " + transfer + "' to drop it");
+    Result c = fx.run("cancel", transfer);
+    assertThat(c.exit()).as(c.toString()).isZero();
+    assertThat(journals().list()).isEmpty();
+  }
+
+  @Test
+  void resumeAllWithoutACloudTriesGlanceJournalsTooAndNamesThoseItCannotResume()
+      throws IOException {
+    Path target = dir.resolve("glance-back.img");
+    journal(
+        org.diskferry.glance.GlanceDownload.journalId("0a0a0a0a-1111-4222-8333-944455556666",
+            target),
+        "0a0a0a0a-1111-4222-8333-944455556666", Direction.DOWNLOAD, "glance:nosuchcloud",
+        target);
+    Result r = fx.run("resume", "--all");
+    assertThat(r.exit()).as(r.toString()).isNotZero();
+    assertThat(r.out()).doesNotContain("nothing to resume");
+    assertThat(errorLines(r)).hasSize(1);
+    assertThat(errorLines(r).get(0)).contains("nosuchcloud");
+    assertThat(journals().list()).hasSize(1);
+
+    Result other = fx.run("resume", "--all", "--cloud", "othercloud");
+    assertThat(other.exit()).as(other.toString()).isEqualTo(1);
+    assertThat(errorLines(other))
+        .containsExactly(
+            "diskferry: error: not resuming " + journals().list().get(0).transferId() + " ("
+                + target + "): it is a download from cloud nosuchcloud, not othercloud; run"
+                + " 'diskferry resume --all' without --cloud (and without OS_CLOUD)");
   }
 }
