@@ -11,9 +11,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.diskferry.cli.SandboxFixture.Result;
-import org.diskferry.http.HttpClientFactory;
 import org.diskferry.http.Json;
-import org.diskferry.http.TlsOptions;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.sandbox.FaultHook;
 import org.diskferry.sandbox.FaultSpec;
@@ -54,15 +52,11 @@ class EngineFaultsEndToEndTest {
   }
 
   static JournalStore journals() {
-    return JournalStore.fromEnvironment(fx.env());
+    return fx.journals();
   }
 
   static EngineClient engine() {
-    return EngineClient.login(
-        HttpClientFactory.create(TlsOptions.caFile(fx.sandbox.caFile()), null),
-        fx.sandbox.engineUrl(),
-        fx.sandbox.username(),
-        fx.sandbox.password().toCharArray());
+    return fx.engine();
   }
 
   /** The error lines on stderr. */

@@ -14,9 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.diskferry.cli.SandboxFixture.Result;
-import org.diskferry.http.HttpClientFactory;
 import org.diskferry.http.Json;
-import org.diskferry.http.TlsOptions;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.ovirt.Poll;
 import org.diskferry.sandbox.FaultHook;
@@ -50,15 +48,11 @@ class ResumeTest {
   }
 
   static JournalStore journals() {
-    return JournalStore.fromEnvironment(fx.env());
+    return fx.journals();
   }
 
   static EngineClient engine() {
-    return EngineClient.login(
-        HttpClientFactory.create(TlsOptions.caFile(fx.sandbox.caFile()), null),
-        fx.sandbox.engineUrl(),
-        fx.sandbox.username(),
-        fx.sandbox.password().toCharArray());
+    return fx.engine();
   }
 
   /** Waits until some journal records done bytes, and returns it. */
