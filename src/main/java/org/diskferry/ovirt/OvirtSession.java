@@ -144,26 +144,45 @@ final class OvirtSession implements TransferSession, DataChannel {
     } else {
       return replace(p.wire(), l);
     }
-    TransferPhase now =
-        Poll.until(
-            Duration.ofMinutes(2),
-            "transfer " + transferId + " to be transferring again",
-            () -> {
-              Optional<ImageTransfer> found = engine.findTransfer(transferId);
-              if (found.isEmpty()) {
-                return Optional.of(TransferPhase.UNKNOWN);
-              }
-              TransferPhase q = found.get().phase();
-              if (q == TransferPhase.TRANSFERRING || q.isFinished() || q.isCancelled()) {
-                return Optional.of(q);
-              }
-              return Optional.empty();
-            });
+    TransferPhase now = awaitTransferring();
+    if (now.isPaused() && direction == Direction.UPLOAD) {
+      // Paused by the engine while we waited (it lost the ticket again): resume it once more.
+      l.warn("transfer " + transferId + " was " + now.wire() + "; resuming it");
+      engine.resumeTransfer(transferId);
+      now = awaitTransferring();
+    }
     if (now == TransferPhase.TRANSFERRING) {
       return true;
     }
+    if (now.isPaused() && direction == Direction.UPLOAD) {
+      return false; // still paused: the suspend that follows keeps it for resume
+    }
     // Ended meanwhile (a ticket the host lost makes the engine cancel a download).
     return replace(now == TransferPhase.UNKNOWN ? "gone" : now.wire(), l);
+  }
+
+  /**
+   * Polls until the transfer is transferring again, or paused, ended or gone (UNKNOWN): whatever
+   * it is then, waiting longer would not change it.
+   */
+  private TransferPhase awaitTransferring() {
+    return Poll.until(
+        Duration.ofMinutes(2),
+        "transfer " + transferId + " to be transferring again",
+        () -> {
+          Optional<ImageTransfer> found = engine.findTransfer(transferId);
+          if (found.isEmpty()) {
+            return Optional.of(TransferPhase.UNKNOWN);
+          }
+          TransferPhase q = found.get().phase();
+          if (q == TransferPhase.TRANSFERRING
+              || q.isPaused()
+              || q.isFinished()
+              || q.isCancelled()) {
+            return Optional.of(q);
+          }
+          return Optional.empty();
+        });
   }
 
   /**
