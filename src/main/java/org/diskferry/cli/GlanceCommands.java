@@ -263,10 +263,7 @@ final class GlanceCommands {
       return ofImage.get(0);
     }
     if (ofImage.size() > 1) {
-      throw DiskferryException.badInput(
-          ofImage.size() + " interrupted downloads of image " + id + ": give one of "
-              + String.join(", ", ofImage.stream()
-                  .map(j -> j.transferId() + " (" + j.localPath() + ")").toList()));
+      throw ambiguous(id, ofImage);
     }
     throw DiskferryException.notFound(
         "no journal of transfer " + id + " in " + store.dir() + "; nothing to resume");
@@ -307,6 +304,14 @@ final class GlanceCommands {
       r.root.cloud = before;
     }
     return worst;
+  }
+
+  /** BAD_INPUT: several interrupted downloads of one image; lists their journal ids and files. */
+  private static DiskferryException ambiguous(String imageId, List<Journal> journals) {
+    return DiskferryException.badInput(
+        journals.size() + " interrupted downloads of image " + imageId + ": give one of "
+            + String.join(", ", journals.stream()
+                .map(j -> j.transferId() + " (" + j.localPath() + ")").toList()));
   }
 
   /** The Glance journals of {@code cloud} that {@code id} names: by journal id or image id. */
@@ -394,10 +399,7 @@ final class GlanceCommands {
       Session s = connect(cc);
       List<Journal> named = named(store, s.cloud().name(), cc.transferId);
       if (named.size() > 1) {
-        throw DiskferryException.badInput(
-            named.size() + " interrupted downloads of image " + cc.transferId + ": give one of "
-                + String.join(", ", named.stream()
-                    .map(j -> j.transferId() + " (" + j.localPath() + ")").toList()));
+        throw ambiguous(cc.transferId, named);
       }
       Optional<Journal> journal = named.stream().findFirst();
       Optional<GlanceImage> image = journal.isPresent()
