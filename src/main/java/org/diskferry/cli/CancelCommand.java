@@ -67,7 +67,8 @@ final class CancelCommand extends EngineCommand {
           found.orElseThrow(
               () -> DiskferryException.notFound("transfer " + transferId + " not found"));
       TransferPhase end = t.phase();
-      if (!end.isFinished()) {
+      boolean alreadyFinished = end.isFinished();
+      if (!alreadyFinished) {
         engine.cancelTransfer(transferId);
         end =
             Poll.until(
@@ -85,7 +86,8 @@ final class CancelCommand extends EngineCommand {
       }
       journal.ifPresent(j -> forget(store, j));
       boolean diskRemoved =
-          "upload".equals(t.direction())
+          !alreadyFinished
+              && "upload".equals(t.direction())
               && t.diskId() != null
               && engine.findDisk(t.diskId()).isEmpty();
       if (json()) {
@@ -96,7 +98,12 @@ final class CancelCommand extends EngineCommand {
         o.put("phase", end.wire());
         o.put("disk_removed", diskRemoved);
         o.put("journal_removed", journal.isPresent());
+        o.put("already_finished", alreadyFinished);
         printJson(o);
+      } else if (alreadyFinished) {
+        out().println(
+            "transfer " + transferId + " had already finished (" + end.wire()
+                + "); nothing to cancel" + (journal.isPresent() ? "; removed its journal" : ""));
       } else {
         out().println(
             "cancelled transfer "

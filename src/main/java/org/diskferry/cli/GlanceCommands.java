@@ -243,29 +243,85 @@ final class GlanceCommands {
     return j.endpoint() != null && j.endpoint().startsWith(GlanceDownload.JOURNAL_PREFIX);
   }
 
-  static int resume(ResumeCommand r, List<Journal> todo) {
-    checkOptions(r, true, List.of(), OVIRT_TRANSFER);
+  /** The cloud a Glance download's journal belongs to. */
+  static String cloudOf(Journal j) {
+    return j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
+  }
+
+  /**
+   * The journal named by {@code id}: a journal id (a transfer id, or a Glance download's
+   * IMAGE.TARGET key), else the one interrupted Glance download of image {@code id}.
+   *
+   * @throws DiskferryException NOT_FOUND when there is none; BAD_INPUT when several downloads of
+   *     that image are interrupted (their ids are listed)
+   */
+  static Journal journal(JournalStore store, String id) {
+    Optional<Journal> exact = store.load(id);
+    if (exact.isPresent()) {
+      return exact.get();
+    }
+    List<Journal> ofImage =
+        store.list().stream().filter(j -> isGlance(j) && j.diskId().equals(id)).toList();
+    if (ofImage.size() == 1) {
+      return ofImage.get(0);
+    }
+    if (ofImage.size() > 1) {
+      throw ambiguous(id, ofImage);
+    }
+    throw DiskferryException.notFound(
+        "no journal of transfer " + id + " in " + store.dir() + "; nothing to resume");
+  }
+
+  /**
+   * Resumes Glance downloads, each with the cloud its journal recorded unless one is selected.
+   *
+   * @param keepGoing report a failure and go on with the next journal (resume --all), instead of
+   *     throwing it
+   */
+  static int resume(ResumeCommand r, List<Journal> todo, boolean keepGoing) {
+    String selected = cloudName(r);
+    if (selected != null) {
+      checkOptions(r, true, List.of(), OVIRT_TRANSFER);
+    }
     if (todo.isEmpty()) {
       r.out().println("nothing to resume");
       return 0;
     }
     int worst = 0;
-    for (Journal j : todo) {
-      if (r.root.cloud == null && r.cli().env.get("OS_CLOUD") == null) {
+    String before = r.root.cloud;
+    try {
+      for (Journal j : todo) {
         // The journal knows its cloud.
-        r.root.cloud = j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
-      }
-      try {
-        runDownload(r, dl -> dl.force(r.force).resume(j));
-      } catch (DiskferryException e) {
-        if (todo.size() == 1) {
-          throw e;
+        r.root.cloud = selected != null ? before : cloudOf(j);
+        try {
+          runDownload(r, dl -> dl.force(r.force).resume(j));
+        } catch (DiskferryException e) {
+          if (!keepGoing) {
+            throw e;
+          }
+          r.cli().error(r.cli().describe(e));
+          worst = Math.max(worst, e.kind().exitCode());
         }
-        r.cli().error(r.cli().describe(e));
-        worst = Math.max(worst, e.kind().exitCode());
       }
+    } finally {
+      r.root.cloud = before;
     }
     return worst;
+  }
+
+  /** BAD_INPUT: several interrupted downloads of one image; lists their journal ids and files. */
+  private static DiskferryException ambiguous(String imageId, List<Journal> journals) {
+    return DiskferryException.badInput(
+        journals.size() + " interrupted downloads of image " + imageId + ": give one of "
+            + String.join(", ", journals.stream()
+                .map(j -> j.transferId() + " (" + j.localPath() + ")").toList()));
+  }
+
+  /** The Glance journals of {@code cloud} that {@code id} names: by journal id or image id. */
+  private static List<Journal> named(JournalStore store, String cloud, String id) {
+    return journals(store, cloud).stream()
+        .filter(x -> x.transferId().equals(id) || x.diskId().equals(id))
+        .toList();
   }
 
   // ------------------------------------------------------------------- status, cancel and list
@@ -276,12 +332,12 @@ final class GlanceCommands {
     List<Map<String, Object>> rows = new ArrayList<>();
     List<Journal> journals = journals(store, s.cloud().name());
     if (st.transferId != null) {
-      Optional<Journal> j = journals.stream()
-          .filter(x -> x.transferId().equals(st.transferId)).findFirst();
+      List<Journal> named = named(store, s.cloud().name(), st.transferId);
+      Optional<Journal> j = named.stream().findFirst();
       GlanceImage image = j.isPresent()
-          ? s.glance().find(st.transferId).orElse(null)
+          ? s.glance().find(j.get().diskId()).orElse(null)
           : s.glance().resolve(st.transferId);
-      rows.add(row(image, j.orElse(null), st.transferId));
+      rows.add(row(image, j.orElse(null), j.map(Journal::diskId).orElse(st.transferId)));
     } else {
       List<GlanceImage> all = s.glance().list(null);
       for (GlanceImage i : all) {
@@ -313,7 +369,7 @@ final class GlanceCommands {
             Boolean.TRUE.equals(r.get("resumable")) ? "yes" : "no");
       }
     }
-    return 0;
+    return st.reportUnreadable(store.listing());
   }
 
   private static Map<String, Object> row(GlanceImage i, Journal j, String id) {
@@ -339,10 +395,13 @@ final class GlanceCommands {
   static int cancel(CancelCommand cc) {
     JournalStore store = JournalStore.fromEnvironment(cc.cli().env);
     Session s = connect(cc);
-    Optional<Journal> journal = journals(store, s.cloud().name()).stream()
-        .filter(x -> x.transferId().equals(cc.transferId)).findFirst();
+    List<Journal> named = named(store, s.cloud().name(), cc.transferId);
+    if (named.size() > 1) {
+      throw ambiguous(cc.transferId, named);
+    }
+    Optional<Journal> journal = named.stream().findFirst();
     Optional<GlanceImage> image = journal.isPresent()
-        ? s.glance().find(cc.transferId)
+        ? s.glance().find(journal.get().diskId())
         : Optional.of(s.glance().resolve(cc.transferId));
     boolean deleted = false;
     if (image.isPresent() && journal.isEmpty()) {

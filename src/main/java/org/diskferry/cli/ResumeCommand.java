@@ -1,6 +1,7 @@
 package org.diskferry.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Journal;
@@ -47,56 +48,82 @@ final class ResumeCommand extends TransferCommand {
   @Override
   public Integer call() {
     JournalStore store = JournalStore.fromEnvironment(cli().env);
-    if (glance()) {
-      return GlanceCommands.resume(this, which.all
-          ? GlanceCommands.journals(store, GlanceCommands.cloudName(this))
-          : List.of(load(store, which.transferId)));
+    if (which.all) {
+      return resumeAll(store);
     }
-    if (!which.all) {
-      Journal j = load(store, which.transferId);
-      if (GlanceCommands.isGlance(j)) {
-        return GlanceCommands.resume(this, List.of(j));
+    Journal one = GlanceCommands.journal(store, which.transferId);
+    if (glance() || GlanceCommands.isGlance(one)) {
+      return GlanceCommands.resume(this, List.of(one), false);
+    }
+    return execute(o -> o.resume(one.transferId(), request(one)));
+  }
+
+  /**
+   * Every journal this run can continue: oVirt ones through the engine of the options, Glance
+   * ones through the cloud each recorded (only that of --cloud/OS_CLOUD when one is selected).
+   * A journal that cannot be resumed, or read, is named and makes the exit code non-zero; the
+   * others go on.
+   */
+  private int resumeAll(JournalStore store) {
+    JournalStore.Listing local = store.listing();
+    String cloud = glance() ? GlanceCommands.cloudName(this) : null;
+    List<Journal> ovirt = new ArrayList<>();
+    List<Journal> glanceJournals = new ArrayList<>();
+    int worst = 0;
+    for (Journal j : local.journals()) {
+      if (!GlanceCommands.isGlance(j)) {
+        if (cloud == null) {
+          ovirt.add(j);
+        } else {
+          worst = Math.max(worst, skip(j, "it is an oVirt transfer of " + j.endpoint() + ", and --cloud "
+              + cloud + " selects Glance"));
+        }
+      } else if (cloud == null || GlanceCommands.cloudOf(j).equals(cloud)) {
+        glanceJournals.add(j);
+      } else {
+        worst = Math.max(worst, skip(j, "it is a download from cloud "
+            + GlanceCommands.cloudOf(j) + ", not " + cloud));
       }
     }
-    List<String> ids =
-        which.all
-            ? store.list().stream().filter(j -> !GlanceCommands.isGlance(j))
-                .map(Journal::transferId).toList()
-            : List.of(which.transferId);
-    if (ids.isEmpty()) {
-      out().println("nothing to resume");
-      return 0;
+    for (String u : local.unreadable()) {
+      cli().error("cannot read journal " + u + "; it is kept, fix or remove it");
+      worst = Math.max(worst, 1);
     }
-    if (!which.all) {
-      return resumeOne(store, which.transferId);
+    if (ovirt.isEmpty() && glanceJournals.isEmpty()) {
+      if (worst == 0) {
+        out().println("nothing to resume");
+      }
+      return worst;
     }
-    // Each journal on its own: one that cannot be resumed is named (and kept), the others go on,
-    // and the run fails at the end.
-    int worst = 0;
-    for (String id : ids) {
+    for (Journal j : ovirt) {
+      current = Path.of(j.localPath());
       try {
-        resumeOne(store, id);
+        execute(o -> o.resume(j.transferId(), request(j)));
       } catch (DiskferryException e) {
         cli().error(cli().describe(e));
         worst = Math.max(worst, e.kind().exitCode());
       }
     }
+    if (!glanceJournals.isEmpty()) {
+      worst = Math.max(worst, GlanceCommands.resume(this, glanceJournals, true));
+    }
     return worst;
   }
 
-  private int resumeOne(JournalStore store, String id) {
-    Journal j = load(store, id);
-    current = Path.of(j.localPath());
-    TransferRequest req =
-        new TransferRequest(
-            j.direction(), current, j.diskId(), null, null, null, false, null,
-            checkedWorkers(), checkedBufferSize(), host, useProxy, null, null, force,
-            heartbeat(), checkedRangeSize());
-    return execute(o -> o.resume(id, req));
+  /** Names a journal that this run cannot resume; the exit code it makes. */
+  private int skip(Journal j, String why) {
+    cli().error("not resuming " + j.transferId() + " (" + j.localPath() + "): " + why
+        + "; run 'diskferry resume --all' without --cloud (and without OS_CLOUD)");
+    return 1;
   }
 
-  private static Journal load(JournalStore store, String id) {
-    return store.load(id).orElseThrow(() -> DiskferryException.notFound(
-        "no journal of transfer " + id + " in " + store.dir() + "; nothing to resume"));
+  private TransferRequest request(Journal j) {
+    current = Path.of(j.localPath());
+    return new TransferRequest(
+        j.direction(), current, j.diskId(), null, null, null, false, null,
+        checkedWorkers(), checkedBufferSize(), host, useProxy, null, null, force,
+        heartbeat(), checkedRangeSize());
   }
+
+
 }

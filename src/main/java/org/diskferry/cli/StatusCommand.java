@@ -36,51 +36,96 @@ final class StatusCommand extends EngineCommand {
       return GlanceCommands.status(this);
     }
     JournalStore store = JournalStore.fromEnvironment(cli().env);
-    try (OvirtBackend backend = connect()) {
-      EngineClient engine = backend.engine();
+    JournalStore.Listing local = store.listing();
+    List<Journal> journals =
+        local.journals().stream().filter(j -> !GlanceCommands.isGlance(j)).toList();
+    OvirtBackend backend;
+    try {
+      backend = connect();
+    } catch (DiskferryException e) {
+      if (e.kind() == DiskferryException.Kind.BAD_INPUT) {
+        throw e;
+      }
+      // The engine cannot be asked: the local journals are still worth seeing, unchecked.
       List<Map<String, Object>> rows = new ArrayList<>();
-      if (transferId != null) {
-        Optional<Journal> j = store.load(transferId);
-        Optional<ImageTransfer> t =
-            j.isPresent() && j.get().pending() ? Optional.empty() : engine.findTransfer(transferId);
-        if (t.isEmpty() && j.isEmpty()) {
-          throw DiskferryException.notFound("transfer " + transferId + " not found");
-        }
-        rows.add(row(t.orElse(null), j.orElse(null), engine));
-      } else {
-        List<Journal> journals =
-            store.list().stream().filter(j -> !GlanceCommands.isGlance(j)).toList();
-        for (ImageTransfer t : engine.transfers()) {
-          Journal j =
-              journals.stream().filter(x -> x.transferId().equals(t.id())).findFirst().orElse(null);
-          rows.add(row(t, j, engine));
-        }
-        for (Journal j : journals) {
-          if (rows.stream().noneMatch(r -> j.transferId().equals(r.get("id")))) {
-            rows.add(row(null, j, engine));
-          }
+      for (Journal j : journals) {
+        if (transferId == null || j.transferId().equals(transferId)) {
+          rows.add(row(null, j, null));
         }
       }
-      if (json()) {
-        printJson(transferId != null ? rows.get(0) : rows);
-      } else if (rows.isEmpty()) {
-        out().println("no transfers");
-      } else {
-        String fmt = "%-36s  %-36s  %-9s  %-18s  %-21s  %s%n";
-        out().printf(fmt, "ID", "DISK", "DIRECTION", "PHASE", "DONE", "RESUMABLE");
-        for (Map<String, Object> r : rows) {
-          out().printf(
-              fmt,
-              r.get("id"),
-              orDash(r.get("disk_id")),
-              orDash(r.get("direction")),
-              r.get("phase"),
-              done(r),
-              Boolean.TRUE.equals(r.get("resumable")) ? "yes" : "no");
-        }
+      if (transferId == null || !rows.isEmpty()) {
+        print(rows);
       }
-      return 0;
+      reportUnreadable(local);
+      throw e;
     }
+    try (backend) {
+      print(rows(backend.engine(), store, journals));
+    }
+    return reportUnreadable(local);
+  }
+
+  private List<Map<String, Object>> rows(
+      EngineClient engine, JournalStore store, List<Journal> journals) {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    if (transferId != null) {
+      Optional<Journal> j = store.load(transferId);
+      Optional<ImageTransfer> t =
+          j.isPresent() && j.get().pending() ? Optional.empty() : engine.findTransfer(transferId);
+      if (t.isEmpty() && j.isEmpty()) {
+        throw DiskferryException.notFound("transfer " + transferId + " not found");
+      }
+      rows.add(row(t.orElse(null), j.orElse(null), engine));
+      return rows;
+    }
+    for (ImageTransfer t : engine.transfers()) {
+      Journal j =
+          journals.stream().filter(x -> x.transferId().equals(t.id())).findFirst().orElse(null);
+      rows.add(row(t, j, engine));
+    }
+    for (Journal j : journals) {
+      if (rows.stream().noneMatch(r -> j.transferId().equals(r.get("id")))) {
+        rows.add(row(null, j, engine));
+      }
+    }
+    return rows;
+  }
+
+  private void print(List<Map<String, Object>> rows) {
+    if (json()) {
+      printJson(transferId != null ? rows.get(0) : rows);
+    } else if (rows.isEmpty()) {
+      out().println("no transfers");
+    } else {
+      String fmt = "%-36s  %-36s  %-9s  %-18s  %-21s  %s%n";
+      out().printf(fmt, "ID", "DISK", "DIRECTION", "PHASE", "DONE", "RESUMABLE");
+      for (Map<String, Object> r : rows) {
+        Object resumable = r.get("resumable");
+        out().printf(
+            fmt,
+            r.get("id"),
+            orDash(r.get("disk_id")),
+            orDash(r.get("direction")),
+            r.get("phase"),
+            done(r),
+            resumable == null ? "unknown" : Boolean.TRUE.equals(resumable) ? "yes" : "no");
+      }
+    }
+  }
+
+  /**
+   * Names each journal file that cannot be read (a warning each; the files are kept) and fails
+   * the command at the end when there is one: returns the exit code otherwise.
+   */
+  int reportUnreadable(JournalStore.Listing local) {
+    for (String u : local.unreadable()) {
+      cli().warn("cannot read journal " + u + "; it is kept, fix or remove it");
+    }
+    if (!local.unreadable().isEmpty()) {
+      throw DiskferryException.failed(
+          local.unreadable().size() + " journal file(s) cannot be read (named above)");
+    }
+    return 0;
   }
 
   private static Object orDash(Object o) {
@@ -97,6 +142,12 @@ final class StatusCommand extends EngineCommand {
     return ByteSizes.format((Long) done) + (size == null ? "" : " / " + ByteSizes.format((Long) size));
   }
 
+  /**
+   * One row of the table.
+   *
+   * @param engine null when the engine could not be asked: the journal's row is then marked
+   *     {@code not_checked} and whether it can be resumed is unknown (null)
+   */
   static Map<String, Object> row(ImageTransfer t, Journal j, EngineClient engine) {
     Map<String, Object> o = new LinkedHashMap<>();
     o.put("id", t != null ? t.id() : j.transferId());
@@ -106,7 +157,11 @@ final class StatusCommand extends EngineCommand {
         t != null ? t.direction() : j.direction().wire());
     // Without a transfer on the engine: "no_transfer" when the upload created its disk but was
     // stopped before it had a transfer, else "gone" (ended and cleaned up by the engine).
-    o.put("phase", t != null ? t.phase().wire() : j.pending() ? "no_transfer" : "gone");
+    o.put(
+        "phase",
+        t != null
+            ? t.phase().wire()
+            : engine == null ? "not_checked" : j.pending() ? "no_transfer" : "gone");
     o.put("transferred", t == null ? null : t.transferred());
     if (t != null) {
       o.put("active", t.active());
@@ -121,8 +176,10 @@ final class StatusCommand extends EngineCommand {
       o.put("local_path", j.localPath());
       o.put("age_seconds", Math.max(0, (System.currentTimeMillis() - j.updated()) / 1000));
     }
-    boolean resumable;
-    if (j == null) {
+    Boolean resumable;
+    if (engine == null) {
+      resumable = null;
+    } else if (j == null) {
       resumable = false;
     } else if (t != null) {
       resumable = !t.phase().wire().equals("finished_success");

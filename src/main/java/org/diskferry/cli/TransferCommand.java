@@ -149,6 +149,7 @@ abstract class TransferCommand extends EngineCommand {
   int execute(java.util.function.Function<Orchestrator, TransferResult> job) {
     TransferListener listener = listener();
     try (OvirtBackend backend = connect()) {
+      backend.engine().retries(retryPolicy(), listener::retry);
       Orchestrator orchestrator =
           new Orchestrator(
               backend,

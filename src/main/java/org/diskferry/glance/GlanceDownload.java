@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import okhttp3.Response;
@@ -27,7 +29,7 @@ import org.diskferry.transfer.UncachedFile;
 /**
  * Downloads a Glance image into {@code FILE.part} (sparse: zero blocks are not written), resuming
  * with {@code Range} requests after a dropped connection, checks the image's checksum, fsyncs and
- * renames the file into place. A journal (keyed by the image id) lets {@code diskferry resume}
+ * renames the file into place. A journal (keyed by the image id and the target file) lets {@code diskferry resume}
  * continue after the process stopped.
  */
 public final class GlanceDownload {
@@ -88,10 +90,26 @@ public final class GlanceDownload {
     try (TargetLock lock = TargetLock.acquire(journals, abs)) {
       long now = System.currentTimeMillis();
       Journal j = new Journal(
-          Journal.VERSION, image.id(), image.id(), Direction.DOWNLOAD, JOURNAL_PREFIX + cloud,
-          abs.toString(), 0, 0, image.size(), false, false, List.of(), now);
+          Journal.VERSION, journalId(image.id(), abs), image.id(), Direction.DOWNLOAD,
+          JOURNAL_PREFIX + cloud, abs.toString(), 0, 0, image.size(), false, false, List.of(),
+          now);
       save(j);
       return fetch(image, j, 0);
+    }
+  }
+
+  /**
+   * The id of the journal of a download of {@code imageId} to {@code target}: the image id and a
+   * short hash of the target's absolute path, so that downloads of one image to two files keep
+   * two journals. (Journals written before were keyed by the image id alone; they still load.)
+   */
+  public static String journalId(String imageId, Path target) {
+    try {
+      byte[] h = MessageDigest.getInstance("SHA-256")
+          .digest(target.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8));
+      return imageId + "." + HexFormat.of().formatHex(h, 0, 4);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 

@@ -23,11 +23,21 @@ import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.http.Json;
+import org.diskferry.transfer.RetryPolicy;
 
 /**
  * The oVirt engine REST API v4 (JSON): SSO login, disks, storage domains, hosts and image
  * transfers. Thread-safe; one instance per engine session. A 401 from the API (expired session)
  * triggers one new login and one retry of the request.
+ *
+ * <p>A request that the engine may not have seen, or whose repetition changes nothing, is tried
+ * again after a transient failure as the {@link RetryPolicy} allows, the way data-plane requests
+ * are: every request after a refused connection or a 503 (the engine, or the proxy before it,
+ * did not take the request); GETs, DELETEs and the transfer actions (extend, finalize, cancel,
+ * pause, resume) also after any other 5xx answer or a dropped connection. A POST that creates a
+ * disk or a transfer is not repeated once the engine may have acted on it: a second one could
+ * create a second disk. A read that timed out is not repeated either: the engine had its whole
+ * timeout to answer. The login is not tried again, so that a wrong URL fails at once.
  */
 public final class EngineClient implements AutoCloseable {
 
@@ -46,6 +56,14 @@ public final class EngineClient implements AutoCloseable {
   private final Object loginLock = new Object();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile String token;
+  private volatile RetryPolicy retry = RetryPolicy.DEFAULT;
+  private volatile RetryListener retryListener = (what, attempt, cause) -> {};
+
+  /** Told of each retry of an engine request (what, the attempt that failed, why). */
+  @FunctionalInterface
+  public interface RetryListener {
+    void retry(String what, int attempt, Throwable cause);
+  }
 
   private EngineClient(OkHttpClient http, String base, String username, char[] password) {
     this.http = http;
@@ -129,6 +147,16 @@ public final class EngineClient implements AutoCloseable {
   /** The normalised engine URL, e.g. {@code https://engine.example.com:8443}. */
   public String engineUrl() {
     return base;
+  }
+
+  /**
+   * How requests are tried again after transient failures (default {@link RetryPolicy#DEFAULT};
+   * {@link RetryPolicy#NONE} turns retries off), and whom to tell of each retry.
+   */
+  public EngineClient retries(RetryPolicy policy, RetryListener listener) {
+    this.retry = Objects.requireNonNull(policy, "policy");
+    this.retryListener = listener == null ? (what, attempt, cause) -> {} : listener;
+    return this;
   }
 
   /** The user this client logged in as. */
@@ -346,7 +374,8 @@ public final class EngineClient implements AutoCloseable {
 
   private void transferAction(String id, String name) {
     String action = name + " image transfer " + id;
-    Answer a = exchange("POST", path("imagetransfers", id, name), EMPTY_ACTION, action);
+    Answer a =
+        exchange("POST", path("imagetransfers", id, name), EMPTY_ACTION, action, true);
     if (!a.ok()) {
       throw EngineErrors.forStatus(a.code, a.body, action, "image transfer " + id + " not found");
     }
@@ -477,19 +506,85 @@ public final class EngineClient implements AutoCloseable {
   }
 
   private Answer exchange(String method, HttpUrl url, byte[] body, String action) {
-    if (closed.get()) {
-      throw new IllegalStateException("the engine client is closed");
-    }
-    String used = token;
-    Answer a = once(method, url, body, used);
-    if (a.code == 401) {
-      relogin(used);
-      a = once(method, url, body, token);
-    }
-    return a;
+    return exchange(method, url, body, action, !method.equals("POST"));
   }
 
-  private Answer once(String method, HttpUrl url, byte[] body, String bearer) {
+  /**
+   * One request, tried again after transient failures as the retry policy allows.
+   *
+   * @param repeatable the request may be sent twice (a GET, a DELETE, a transfer action): it is
+   *     then also tried again after a 5xx answer or a dropped connection, not only after a
+   *     refused one
+   */
+  private Answer exchange(
+      String method, HttpUrl url, byte[] body, String action, boolean repeatable) {
+    for (int attempt = 1; ; attempt++) {
+      if (closed.get()) {
+        throw new IllegalStateException("the engine client is closed");
+      }
+      Answer a;
+      try {
+        String used = token;
+        a = once(method, url, body, used);
+        if (a.code == 401) {
+          relogin(used);
+          a = once(method, url, body, token);
+        }
+      } catch (IOException e) {
+        if (!retryable(e, repeatable) || !backOff(action, attempt, e)) {
+          throw EngineErrors.forIo(e, url, base);
+        }
+        continue;
+      }
+      if ((repeatable ? RETRIED_STATUS.contains(a.code) : a.code == 503)
+          && backOff(action, attempt, new EngineStatusException(a.code))) {
+        continue;
+      }
+      return a;
+    }
+  }
+
+  /** Answers that say the engine (or a proxy before it) is briefly unable to serve. */
+  private static final java.util.Set<Integer> RETRIED_STATUS = java.util.Set.of(500, 502, 503, 504);
+
+  /** A 5xx answer, as the cause a retry reports. */
+  private static final class EngineStatusException extends IOException {
+    EngineStatusException(int code) {
+      super("HTTP " + code + " from the engine");
+    }
+  }
+
+  /**
+   * True when a failed request may be sent again: never after a TLS trust failure or a read that
+   * timed out; after a refused connection always (the engine never saw the request); after any
+   * other connection failure only when the request may be repeated.
+   */
+  private static boolean retryable(IOException e, boolean repeatable) {
+    if (EngineErrors.isTlsTrust(e) || e instanceof java.io.InterruptedIOException) {
+      return false;
+    }
+    return repeatable
+        || e instanceof java.net.ConnectException
+        || e instanceof java.net.NoRouteToHostException;
+  }
+
+  /** Waits before another try; false when the retry budget of this request is spent. */
+  private boolean backOff(String action, int attempt, IOException cause) {
+    RetryPolicy policy = retry;
+    if (attempt >= policy.attemptsPerRequest() || Thread.currentThread().isInterrupted()) {
+      return false;
+    }
+    retryListener.retry(action, attempt, cause);
+    try {
+      Thread.sleep(policy.delay(attempt, cause).toMillis());
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private Answer once(String method, HttpUrl url, byte[] body, String bearer) throws IOException {
     Request.Builder b =
         new Request.Builder()
             .url(url)
@@ -499,8 +594,6 @@ public final class EngineClient implements AutoCloseable {
     b.method(method, body == null ? null : RequestBody.create(body, JSON));
     try (Response r = http.newCall(b.build()).execute()) {
       return new Answer(r.code(), r.body().string());
-    } catch (IOException e) {
-      throw EngineErrors.forIo(e, url, base);
     }
   }
 

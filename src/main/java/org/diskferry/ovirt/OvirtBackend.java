@@ -9,7 +9,9 @@ import java.util.regex.Pattern;
 import okhttp3.OkHttpClient;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Backend;
+import org.diskferry.transfer.CleanupFailedException;
 import org.diskferry.transfer.Direction;
+import org.diskferry.transfer.DiskLockedException;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.TargetGoneException;
 import org.diskferry.transfer.TransferListener;
@@ -100,8 +102,15 @@ public final class OvirtBackend implements Backend {
         l.phase("waiting for disk");
         disk = engine.waitForDiskOk(disk.id(), DISK_READY_TIMEOUT);
         return open(req, disk, Direction.UPLOAD, hostId, true, sparse, l, created);
+      } catch (CleanupFailedException e) {
+        throw e; // its transfer holds the disk: cancelling that transfer removes both
       } catch (RuntimeException e) {
-        removeQuietly(disk.id(), l);
+        if (!removeQuietly(disk.id(), l)) {
+          throw new CleanupFailedException(
+              e,
+              "disk " + disk.id() + " is left on the engine: run 'diskferry cancel "
+                  + Journal.pendingId(disk.id()) + "' to remove it");
+        }
         throw e;
       }
     }
@@ -142,7 +151,8 @@ public final class OvirtBackend implements Backend {
 
   private static void checkUsable(Disk disk) {
     if ("locked".equals(disk.status())) {
-      throw DiskferryException.conflict(
+      throw new DiskLockedException(
+          disk.id(),
           "disk "
               + disk.id()
               + " is locked (another transfer or operation is using it); try again later");
@@ -169,13 +179,32 @@ public final class OvirtBackend implements Backend {
     l.info("created image transfer " + t.id());
     OvirtSession session =
         new OvirtSession(engine, t.id(), disk, direction, createdDisk, readsAsZeros);
+    session.replacement(s -> replace(s, req, hostId, l));
     try {
       created.accept(session);
     } catch (RuntimeException e) {
-      session.abort(e, l);
-      throw e;
+      throw abort(session, e, l);
     }
     return attach(session, t, req, l);
+  }
+
+  /**
+   * Continues a session in a new transfer on its disk after the engine ended its transfer (a
+   * download whose ticket the host lost goes to cancelled_system). If the new transfer does not
+   * start, it is ended and the failure thrown.
+   */
+  private void replace(OvirtSession session, TransferRequest req, String hostId, TransferListener l) {
+    ImageTransfer t =
+        engine.createTransfer(
+            new TransferSpec(
+                session.diskId(), session.direction().wire(), hostId, req.inactivityTimeout(),
+                req.timeoutPolicy()));
+    OvirtSession next =
+        new OvirtSession(
+            engine, t.id(), session.disk(), session.direction(), session.createdDisk(),
+            session.targetReadsAsZeros());
+    attach(next, t, req, l);
+    session.replace(t.id(), next.imageio());
   }
 
   /** Waits until the transfer moves data and connects the session to its data plane. */
@@ -191,8 +220,25 @@ public final class OvirtBackend implements Backend {
           session.direction() == Direction.UPLOAD ? opts.maxWriters() : opts.maxReaders());
       return session;
     } catch (RuntimeException e) {
-      session.abort(e, l);
-      throw e;
+      throw abort(session, e, l);
+    }
+  }
+
+  /**
+   * Ends a session that could not be opened; returns what to throw: the failure itself, or, when
+   * ending the session failed too, a {@link CleanupFailedException} that keeps its journal.
+   */
+  private static RuntimeException abort(
+      OvirtSession session, RuntimeException failure, TransferListener l) {
+    try {
+      session.abort(failure, l);
+      return failure;
+    } catch (RuntimeException e) {
+      l.warn("could not clean up transfer " + session.transferId() + ": " + e.getMessage());
+      return new CleanupFailedException(
+          failure,
+          "transfer " + session.transferId() + " is left on the engine: run 'diskferry cancel "
+              + session.transferId() + "' to end it");
     }
   }
 
@@ -324,17 +370,21 @@ public final class OvirtBackend implements Backend {
         });
   }
 
-  private void removeQuietly(String diskId, TransferListener l) {
+  /** Removes a disk this upload created; false (after a warning) when that failed. */
+  private boolean removeQuietly(String diskId, TransferListener l) {
     try {
       engine.deleteDisk(diskId);
       l.info("removed disk " + diskId);
+      return true;
     } catch (DiskferryException e) {
-      if (e.kind() != DiskferryException.Kind.NOT_FOUND) {
-        l.warn("could not remove disk " + diskId + ": " + e.getMessage());
+      if (e.kind() == DiskferryException.Kind.NOT_FOUND) {
+        return true;
       }
+      l.warn("could not remove disk " + diskId + ": " + e.getMessage());
     } catch (RuntimeException e) {
       l.warn("could not remove disk " + diskId + ": " + e.getMessage());
     }
+    return false;
   }
 
   @Override

@@ -21,14 +21,28 @@ final class OvirtSession implements TransferSession, DataChannel {
   /** How long a cancel may take to clean up. */
   static final Duration CANCEL_TIMEOUT = Duration.ofMinutes(2);
 
+  /**
+   * Opens a new transfer on the session's disk when the engine ended the one it had; null when
+   * none may be opened.
+   */
+  interface Replacement {
+    /** Creates the transfer, waits until it is transferring and {@link #replace}s into it. */
+    void open(OvirtSession session);
+  }
+
   private final EngineClient engine;
-  private final String transferId;
+  private volatile String transferId;
   private final Disk disk;
   private final Direction direction;
   private final boolean createdDisk;
   private final boolean readsAsZeros;
-  private ImageioClient imageio;
+  private volatile ImageioClient imageio;
   private int maxConnections = 1;
+  private Replacement replacement;
+  private int replacements;
+
+  /** New transfers a session may continue in, after the engine ended the one before. */
+  static final int MAX_REPLACEMENTS = 3;
 
   OvirtSession(
       EngineClient engine,
@@ -48,6 +62,21 @@ final class OvirtSession implements TransferSession, DataChannel {
   void attach(ImageioClient imageio, int maxConnections) {
     this.imageio = imageio;
     this.maxConnections = Math.max(1, maxConnections);
+  }
+
+  /** How to continue in a new transfer when the engine ends this one (see {@link #recover}). */
+  void replacement(Replacement r) {
+    this.replacement = r;
+  }
+
+  /** Moves the session to a new transfer on the same disk, with its own data plane. */
+  void replace(String newTransferId, ImageioClient newImageio) {
+    ImageioClient old = imageio;
+    this.transferId = newTransferId;
+    this.imageio = newImageio;
+    if (old != null) {
+      old.close();
+    }
   }
 
   @Override
@@ -84,36 +113,114 @@ final class OvirtSession implements TransferSession, DataChannel {
     return direction;
   }
 
+  Disk disk() {
+    return disk;
+  }
+
+  ImageioClient imageio() {
+    return imageio;
+  }
+
+  /**
+   * Puts the session back in order after the data plane refused it: a paused upload is resumed, a
+   * running transfer extended (its ticket renewed). A transfer the engine ended, or cannot resume
+   * (a download's session cannot be paused and resumed), is replaced by a new transfer on the same
+   * disk when the disk is still there, so the ranges not done yet move in the same run.
+   */
   @Override
   public boolean recover(TransferListener l) {
     Optional<ImageTransfer> t = engine.findTransfer(transferId);
-    if (t.isEmpty()) {
-      return false;
+    TransferPhase p = t.map(ImageTransfer::phase).orElse(TransferPhase.UNKNOWN);
+    if (t.isEmpty() || (p.isPaused() && direction == Direction.DOWNLOAD)) {
+      return replace(t.isEmpty() ? "gone" : p.wire(), l);
     }
-    TransferPhase p = t.get().phase();
     if (p.isPaused()) {
-      if (direction == Direction.DOWNLOAD) {
-        return false;
-      }
       l.warn("transfer " + transferId + " was " + p.wire() + "; resuming it");
       engine.resumeTransfer(transferId);
     } else if (p == TransferPhase.TRANSFERRING || p == TransferPhase.RESUMING) {
       engine.extendTransfer(transferId);
+    } else if (p == TransferPhase.INITIALIZING || p == TransferPhase.UNKNOWN) {
+      return false;
     } else {
+      return replace(p.wire(), l);
+    }
+    TransferPhase now = awaitTransferring();
+    if (now.isPaused() && direction == Direction.UPLOAD) {
+      // Paused by the engine while we waited (it lost the ticket again): resume it once more.
+      l.warn("transfer " + transferId + " was " + now.wire() + "; resuming it");
+      engine.resumeTransfer(transferId);
+      now = awaitTransferring();
+    }
+    if (now == TransferPhase.TRANSFERRING) {
+      return true;
+    }
+    if (now.isPaused() && direction == Direction.UPLOAD) {
+      return false; // still paused: the suspend that follows keeps it for resume
+    }
+    // Ended meanwhile (a ticket the host lost makes the engine cancel a download).
+    return replace(now == TransferPhase.UNKNOWN ? "gone" : now.wire(), l);
+  }
+
+  /**
+   * Polls until the transfer is transferring again, or paused, ended or gone (UNKNOWN): whatever
+   * it is then, waiting longer would not change it.
+   */
+  private TransferPhase awaitTransferring() {
+    return Poll.until(
+        Duration.ofMinutes(2),
+        "transfer " + transferId + " to be transferring again",
+        () -> {
+          Optional<ImageTransfer> found = engine.findTransfer(transferId);
+          if (found.isEmpty()) {
+            return Optional.of(TransferPhase.UNKNOWN);
+          }
+          TransferPhase q = found.get().phase();
+          if (q == TransferPhase.TRANSFERRING
+              || q.isPaused()
+              || q.isFinished()
+              || q.isCancelled()) {
+            return Optional.of(q);
+          }
+          return Optional.empty();
+        });
+  }
+
+  /**
+   * Waits until the engine has ended the transfer, then opens a new one on the same disk. False
+   * when that cannot be done: no replacement allowed, or the disk is gone (the engine removes the
+   * disk of a failed upload) or unusable.
+   */
+  private boolean replace(String phase, TransferListener l) {
+    String old = transferId;
+    if (replacement == null || replacements >= MAX_REPLACEMENTS) {
+      if (replacement != null) {
+        l.warn(
+            "the engine ended transfer " + old + " (" + phase + "), the " + (replacements + 1)
+                + "th in this run; not opening another");
+      }
       return false;
     }
-    TransferPhase now =
-        Poll.until(
-            Duration.ofMinutes(2),
-            "transfer " + transferId + " to be transferring again",
-            () -> {
-              TransferPhase q = engine.transfer(transferId).phase();
-              if (q == TransferPhase.TRANSFERRING || q.isFinished() || q.isCancelled()) {
-                return Optional.of(q);
-              }
-              return Optional.empty();
-            });
-    return now == TransferPhase.TRANSFERRING;
+    replacements++;
+    closeImageio();
+    if (phase.startsWith("paused")) {
+      engine.finalizeTransfer(old);
+    }
+    if (!phase.equals("gone")) {
+      waitFinished(CANCEL_TIMEOUT, "transfer " + old + " to finish");
+    }
+    Optional<Disk> d = engine.waitUntilUnlocked(disk.id(), CANCEL_TIMEOUT);
+    if (d.isEmpty() || d.get().isIllegal()) {
+      l.warn(
+          "the engine ended transfer " + old + " (" + phase + ") and disk " + disk.id()
+              + (d.isEmpty() ? " is gone" : " is illegal") + "; it cannot be continued");
+      return false;
+    }
+    l.warn(
+        "the engine ended transfer " + old + " (" + phase + "); continuing in a new transfer on"
+            + " disk " + disk.id());
+    replacement.open(this);
+    l.info("continuing in new transfer " + transferId);
+    return true;
   }
 
   @Override

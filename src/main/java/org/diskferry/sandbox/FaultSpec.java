@@ -44,6 +44,9 @@ public final class FaultSpec {
       + "      engine renews the ticket)\n"
       + "  pause:after=N\n"
       + "      move a transfer to paused_system after its Nth data request\n"
+      + "  lose-ticket:after=N\n"
+      + "      the host forgets a download's ticket after the transfer's Nth data\n"
+      + "      request (an imageio restart): the engine moves it to cancelled_system\n"
       + "  restart:after=N\n"
       + "      restart the data plane once, after the Nth data request of all\n"
       + "      transfers: listener and connections drop, tickets survive\n"
@@ -68,6 +71,7 @@ public final class FaultSpec {
     STALL("stall", Set.of("ms", "rate", "on")),
     EXPIRE("expire", Set.of("after")),
     PAUSE("pause", Set.of("after")),
+    LOSE_TICKET("lose-ticket", Set.of("after")),
     RESTART("restart", Set.of("after")),
     IDLE_CLOSE("idle-close", Set.of("ms"));
 
@@ -230,7 +234,7 @@ public final class FaultSpec {
     Kind kind = Kind.of(parts[0]);
     if (kind == null) {
       throw bad(item, "unknown kind '" + parts[0] + "' (expected reset, status, stall, expire,"
-          + " pause, restart, idle-close or seed=N)");
+          + " pause, lose-ticket, restart, idle-close or seed=N)");
     }
     Map<String, String> params = new LinkedHashMap<>();
     for (int i = 1; i < parts.length; i++) {
@@ -269,7 +273,7 @@ public final class FaultSpec {
       case IDLE_CLOSE:
         millis = number(item, "ms", required(item, kind, params, "ms"), 1, MAX_MILLIS);
         break;
-      default: // EXPIRE, PAUSE, RESTART
+      default: // EXPIRE, PAUSE, LOSE_TICKET, RESTART
         after = number(item, "after", required(item, kind, params, "after"), 1, Long.MAX_VALUE);
         break;
     }
@@ -527,7 +531,7 @@ public final class FaultSpec {
       for (int i = 0; i < seen.length; i++) {
         Rule r = spec.rules.get(i);
         Kind k = r.kind();
-        if (k != Kind.EXPIRE && k != Kind.PAUSE && k != Kind.RESTART) {
+        if (k != Kind.EXPIRE && k != Kind.PAUSE && k != Kind.LOSE_TICKET && k != Kind.RESTART) {
           continue;
         }
         if (!looked) {
@@ -548,10 +552,29 @@ public final class FaultSpec {
         if (n != r.after()) {
           continue;
         }
-        boolean done = k == Kind.EXPIRE ? sandbox.expireTicket(id) : sandbox.pauseSystem(id);
+        boolean done =
+            k == Kind.EXPIRE
+                ? sandbox.expireTicket(id)
+                : k == Kind.PAUSE ? sandbox.pauseSystem(id) : loseDownloadTicket(id);
         if (done) {
           injected[i].incrementAndGet();
         }
+      }
+    }
+
+    /**
+     * Removes a running download's ticket, as an imageio restart loses it; the engine's next poll
+     * then moves the transfer to cancelled_system. Uploads are left alone: this sandbox does not
+     * add a lost ticket again when a paused upload is resumed (use pause:after=N for those).
+     */
+    private boolean loseDownloadTicket(String id) {
+      synchronized (sandbox.lock) {
+        Transfer t = sandbox.transfers.get(id);
+        if (t == null || !t.download || t.ticket == null) {
+          return false;
+        }
+        sandbox.removeTicket(t);
+        return true;
       }
     }
 

@@ -58,6 +58,24 @@ final class JournalKeeper {
     }
   }
 
+  /**
+   * Moves the journal to the transfer that now carries the data (the session continued in a new
+   * transfer after the platform ended its first), so that resume and cancel find it by that id.
+   */
+  synchronized void moveTo(String transferId) {
+    String old = journal.transferId();
+    if (old.equals(transferId)) {
+      return;
+    }
+    journal = journal.withTransferId(transferId, System.currentTimeMillis());
+    save();
+    try {
+      store.delete(old);
+    } catch (RuntimeException e) {
+      listener.warn(e.getMessage());
+    }
+  }
+
   synchronized void save() {
     try {
       store.save(journal);

@@ -58,6 +58,39 @@ public final class JournalStore {
     return dir.resolve(transferId + ".json");
   }
 
+  /**
+   * Makes sure journals can be saved here: creates the directory and writes and removes a probe
+   * file. Called before anything is started on the platform.
+   *
+   * @throws DiskferryException FAILED naming the directory and why
+   */
+  public void checkWritable() {
+    try {
+      Files.createDirectories(dir);
+      Path probe = Files.createTempFile(dir, ".probe-", ".tmp");
+      Files.delete(probe);
+    } catch (IOException e) {
+      throw DiskferryException.failed(
+          "cannot save journals in " + dir + " (set by $XDG_STATE_HOME, default"
+              + " ~/.local/state): " + reason(e) + "; nothing was started");
+    }
+  }
+
+  /** What went wrong with a file, without repeating its path. */
+  static String reason(IOException e) {
+    if (e instanceof java.nio.file.AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof java.nio.file.FileAlreadyExistsException
+        || e instanceof java.nio.file.NotDirectoryException) {
+      return "a file is in the way (not a directory)";
+    }
+    if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+      return f.getReason();
+    }
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
   /** Saves atomically. */
   public void save(Journal j) throws IOException {
     Files.createDirectories(dir);
@@ -113,9 +146,24 @@ public final class JournalStore {
 
   /** Every readable journal, oldest first; unreadable files are skipped. */
   public List<Journal> list() {
+    return listing().journals();
+  }
+
+  /**
+   * What the directory holds: the journals, oldest first, and the files that look like journals
+   * but cannot be read as one (damaged, foreign, or of a newer version), which are kept.
+   *
+   * @param journals the readable journals
+   * @param unreadable one line per unreadable file: its path and why
+   */
+  public record Listing(List<Journal> journals, List<String> unreadable) {}
+
+  /** The journals and the unreadable files of this store (see {@link Listing}). */
+  public Listing listing() {
     List<Journal> out = new ArrayList<>();
+    List<String> unreadable = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
-      return out;
+      return new Listing(out, unreadable);
     }
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json*")) {
       for (Path f : files) {
@@ -133,14 +181,32 @@ public final class JournalStore {
         try {
           out.add(Json.mapper().readValue(f.toFile(), Journal.class));
         } catch (IOException e) {
-          // A foreign or damaged file: not ours to judge here.
+          // Kept as it is: it may be a journal a newer diskferry wrote, or one to repair by hand.
+          unreadable.add(f + ": " + unreadableReason(e));
         }
       }
     } catch (IOException e) {
       throw DiskferryException.failed("cannot list journals in " + dir + ": " + e.getMessage());
     }
     out.sort((a, b) -> Long.compare(a.updated(), b.updated()));
-    return out;
+    unreadable.sort(null);
+    return new Listing(out, unreadable);
+  }
+
+  /** Why a journal file could not be read, on one line, without quoting its content. */
+  private static String unreadableReason(IOException e) {
+    if (e instanceof com.fasterxml.jackson.core.JsonProcessingException j) {
+      com.fasterxml.jackson.core.JsonLocation at = j.getLocation();
+      String m = j.getOriginalMessage() == null ? "" : j.getOriginalMessage();
+      String what =
+          j instanceof com.fasterxml.jackson.core.JsonParseException
+                  || m.contains("end-of-input")
+                  || m.startsWith("No content")
+              ? "not valid JSON"
+              : "not a diskferry journal";
+      return what + (at == null || at.getLineNr() < 1 ? "" : " (line " + at.getLineNr() + ")");
+    }
+    return reason(e);
   }
 
   public void delete(String transferId) {

@@ -157,6 +157,7 @@ public final class Orchestrator {
     }
     try (ImageReader reader = ImageReaders.open(info)) {
       pool.checkInterrupted(null);
+      checkJournals();
       Journal[] opened = new Journal[1];
       TransferSession session;
       ImageSizing sizing = ImageSizing.of(info, reader, req);
@@ -190,8 +191,8 @@ public final class Orchestrator {
                   forget(pending);
                 });
       } catch (RuntimeException e) {
-        forget(opened[0]);
-        throw e;
+        forgetUnlessLeft(opened[0], e);
+        throw explainLock(e, null);
       }
       return driver.drive(
           session, opened[0], ranges,
@@ -222,6 +223,7 @@ public final class Orchestrator {
   private TransferResult download(TransferRequest req, Path target, long started) {
     Path part = LocalFiles.partFile(target);
     pool.checkInterrupted(null);
+    checkJournals();
     Journal[] opened = new Journal[1];
     TransferSession session;
     try {
@@ -238,8 +240,8 @@ public final class Orchestrator {
                               false, List.of(), System.currentTimeMillis())
                               .withFormat(req.format())));
     } catch (RuntimeException e) {
-      forget(opened[0]);
-      throw e;
+      forgetUnlessLeft(opened[0], e);
+      throw explainLock(e, null);
     }
     return downloadInto(session, opened[0], target, part, req, started, false);
   }
@@ -252,6 +254,7 @@ public final class Orchestrator {
     if (journals == null) {
       throw new IllegalStateException("resume needs a journal store");
     }
+    checkJournals();
     long started = System.nanoTime();
     Journal j =
         journals
@@ -336,6 +339,8 @@ public final class Orchestrator {
               ? " and " + LocalFiles.partFile(local)
               : "";
       throw new TargetGoneException(e.getMessage() + " (removed its journal" + also + ")");
+    } catch (DiskLockedException e) {
+      throw explainLock(e, old.transferId());
     }
     if (session == null) {
       // The platform finished it before we were stopped: nothing left to do.
@@ -456,6 +461,59 @@ public final class Orchestrator {
       save(j);
     }
     return j;
+  }
+
+  /**
+   * A disk locked by a transfer that diskferry suspended (its journal is here) stays locked until
+   * that transfer is resumed or cancelled, so "try again later" would never come true: name it.
+   *
+   * @param self the journal being resumed, which is not its own blocker
+   */
+  private RuntimeException explainLock(RuntimeException e, String self) {
+    if (!(e instanceof DiskLockedException locked) || journals == null) {
+      return e;
+    }
+    List<Journal> holders;
+    try {
+      holders =
+          journals.list().stream()
+              .filter(j -> locked.diskId().equals(j.diskId()) && !j.transferId().equals(self))
+              .toList();
+    } catch (RuntimeException ignored) {
+      return e;
+    }
+    if (holders.isEmpty()) {
+      return e;
+    }
+    Journal j = holders.get(holders.size() - 1);
+    String id = j.transferId();
+    return new DiskLockedException(
+        locked.diskId(),
+        "disk " + locked.diskId() + " is locked by transfer " + id + ", "
+            + (j.direction() == Direction.UPLOAD ? "an upload of " : "a download to ")
+            + j.localPath() + " that diskferry suspended: run"
+            + " 'diskferry resume " + id + "' to finish it or 'diskferry cancel " + id
+            + "' to drop it");
+  }
+
+  /**
+   * Before anything is created on the platform: a journal that cannot be saved would leave a
+   * disk or a transfer that neither {@code status} nor {@code cancel} knows of.
+   */
+  private void checkJournals() {
+    if (journals != null) {
+      journals.checkWritable();
+    }
+  }
+
+  /**
+   * Drops the journal of a transfer that could not be opened, unless ending it failed: then the
+   * journal is what lets {@code status} show it and {@code cancel} remove it.
+   */
+  private void forgetUnlessLeft(Journal j, RuntimeException failure) {
+    if (!(failure instanceof CleanupFailedException)) {
+      forget(j);
+    }
   }
 
   /** Drops the journal of a transfer that could not be opened (the backend ended it). */

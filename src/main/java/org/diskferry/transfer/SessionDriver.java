@@ -107,6 +107,8 @@ final class SessionDriver {
                     : () -> localSync.force(false),
                 listener);
     boolean completed = false;
+    // A session the platform ended may continue in a new transfer: its journal follows it.
+    pool.afterRecovery(keeper == null ? null : () -> keeper.moveTo(session.transferId()));
     try {
       if (keeper != null) {
         keeper.save();
@@ -176,6 +178,7 @@ final class SessionDriver {
       throw e;
     } finally {
       pool.current(null);
+      pool.afterRecovery(null);
     }
   }
 
@@ -229,7 +232,16 @@ final class SessionDriver {
   }
 
   private void end(TransferSession session, JournalKeeper keeper, Throwable cause, Runnable onAbort) {
-    abort(session, cause);
+    if (!abort(session, cause)) {
+      // Still open on the platform (an upload's disk locked by it): its journal, and a
+      // download's partial file, are what lets status show it and cancel end it.
+      if (keeper != null) {
+        listener.warn(
+            "kept the journal of transfer " + session.transferId() + ": run 'diskferry cancel "
+                + session.transferId() + "' to end it");
+      }
+      return;
+    }
     onAbort.run();
     if (keeper != null) {
       try {
@@ -240,13 +252,15 @@ final class SessionDriver {
     }
   }
 
-  /** Ends the session for good; a failure to do so is only a warning. */
-  void abort(TransferSession session, Throwable cause) {
+  /** Ends the session for good; a failure to do so is a warning, and the answer false. */
+  boolean abort(TransferSession session, Throwable cause) {
     try {
       session.abort(cause, listener);
+      return true;
     } catch (RuntimeException e) {
       listener.warn(
           "could not clean up transfer " + session.transferId() + ": " + e.getMessage());
+      return false;
     }
   }
 

@@ -106,11 +106,20 @@ final class WorkerPool {
     }
   }
 
-  /** Session recoveries allowed per transfer (a paused_system transfer resumed, and so on). */
+  /**
+   * Session recoveries allowed per transfer (a paused_system transfer resumed, and so on); a
+   * session that continues in a new transfer starts counting again.
+   */
   static final int MAX_RECOVERIES = 3;
 
   private int recoveries;
   private long lastRecovery;
+  private Runnable afterRecovery;
+
+  /** Runs after each recovery that put the session back in order (null for nothing). */
+  synchronized void afterRecovery(Runnable r) {
+    afterRecovery = r;
+  }
 
   /**
    * Puts a refused session back in order, once for all the workers that saw the refusal at the
@@ -128,8 +137,16 @@ final class WorkerPool {
     }
     recoveries++;
     try {
+      String before = session.transferId();
       boolean ok = session.recover(listener);
       lastRecovery = System.nanoTime();
+      if (ok && !before.equals(session.transferId())) {
+        // Continued in a new transfer (the session bounds how many): that one gets its own.
+        recoveries = 0;
+      }
+      if (ok && afterRecovery != null) {
+        afterRecovery.run();
+      }
       return ok;
     } catch (RuntimeException e) {
       listener.warn("could not recover transfer " + session.transferId() + ": " + e.getMessage());

@@ -38,6 +38,8 @@ class FaultMatrixTest {
         "expire:after=5; 8",
         "pause:after=7; 1",
         "pause:after=7; 8",
+        "lose-ticket:after=12; 1",
+        "lose-ticket:after=12; 8",
         "restart:after=9; 1",
         "restart:after=9; 8",
         "idle-close:ms=50; 8",

@@ -48,7 +48,7 @@ class ResumeTest {
   }
 
   static JournalStore journals() {
-    return JournalStore.fromEnvironment(fx.env());
+    return fx.journals();
   }
 
   static EngineClient engine() {

@@ -42,6 +42,21 @@ final class SandboxFixture implements AutoCloseable {
     return env;
   }
 
+  /** The journal store the commands run by {@link #run} use. */
+  org.diskferry.transfer.JournalStore journals() {
+    return org.diskferry.transfer.JournalStore.fromEnvironment(env());
+  }
+
+  /** A client logged in to the sandbox's engine, for checks on what a command left there. */
+  org.diskferry.ovirt.EngineClient engine() {
+    return org.diskferry.ovirt.EngineClient.login(
+        org.diskferry.http.HttpClientFactory.create(
+            org.diskferry.http.TlsOptions.caFile(sandbox.caFile()), null),
+        sandbox.engineUrl(),
+        sandbox.username(),
+        sandbox.password().toCharArray());
+  }
+
   Result run(String... args) {
     return run(env(), args);
   }
@@ -61,16 +76,6 @@ final class SandboxFixture implements AutoCloseable {
     }
     return new Result(
         code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-  }
-
-  /** A logged-in engine client of the sandbox, for setting up and checking what tests need. */
-  org.diskferry.ovirt.EngineClient engine() {
-    return org.diskferry.ovirt.EngineClient.login(
-        org.diskferry.http.HttpClientFactory.create(
-            org.diskferry.http.TlsOptions.caFile(sandbox.caFile()), null),
-        sandbox.engineUrl(),
-        sandbox.username(),
-        sandbox.password().toCharArray());
   }
 
   /** Writes a file of random data with some all-zero blocks in it. */

@@ -126,6 +126,7 @@ class EngineClientErrorsTest extends EngineTestSupport {
         .isEqualTo(
             "engine error: cannot start an image upload of disk d1: Cannot transfer Virtual Disk:"
                 + " The following disks are in ILLEGAL status: d.");
+    client.retries(EngineClientRetryTest.FAST, null);
     DiskferryException html = thrown(() -> client.disks());
     assertThat(html.kind()).isEqualTo(Kind.FAILED);
     assertThat(html.getMessage()).isEqualTo("engine error: cannot list disks (HTTP 503)");

@@ -187,7 +187,7 @@ class FaultSpecTest {
     assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
     assertThat(err.toString(StandardCharsets.UTF_8))
         .isEqualTo("diskferry: error: --faults: bad fault rule 'stal:ms=1': unknown kind 'stal'"
-            + " (expected reset, status, stall, expire, pause, restart, idle-close or seed=N)\n");
+            + " (expected reset, status, stall, expire, pause, lose-ticket, restart, idle-close or seed=N)\n");
   }
 
   @Test
