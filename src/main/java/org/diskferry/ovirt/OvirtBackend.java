@@ -107,9 +107,7 @@ public final class OvirtBackend implements Backend {
       } catch (RuntimeException e) {
         if (!removeQuietly(disk.id(), l)) {
           throw new CleanupFailedException(
-              e,
-              "disk " + disk.id() + " is left on the engine: run 'diskferry cancel "
-                  + Journal.pendingId(disk.id()) + "' to remove it");
+              e, "disk " + disk.id() + " is left on the engine", Journal.pendingId(disk.id()));
         }
         throw e;
       }
@@ -236,9 +234,8 @@ public final class OvirtBackend implements Backend {
     } catch (RuntimeException e) {
       l.warn("could not clean up transfer " + session.transferId() + ": " + e.getMessage());
       return new CleanupFailedException(
-          failure,
-          "transfer " + session.transferId() + " is left on the engine: run 'diskferry cancel "
-              + session.transferId() + "' to end it");
+          failure, "transfer " + session.transferId() + " is left on the engine",
+          session.transferId());
     }
   }
 

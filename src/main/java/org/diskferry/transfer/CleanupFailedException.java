@@ -11,14 +11,15 @@ public final class CleanupFailedException extends DiskferryException {
 
   /**
    * @param cause what made the transfer fail
-   * @param leftover what is left and how to remove it, e.g. "disk D is left on the engine; run
-   *     'diskferry cancel disk-D' to remove it"
+   * @param leftover what is left, e.g. "disk D is left on the engine"
+   * @param cancelId the id {@code diskferry cancel} removes it with (its journal's)
    */
-  public CleanupFailedException(RuntimeException cause, String leftover) {
+  public CleanupFailedException(RuntimeException cause, String leftover, String cancelId) {
     super(
         cause instanceof DiskferryException d ? d.kind() : Kind.FAILED,
         message(cause) + "; " + leftover,
         cause);
+    transfer(cancelId, Hint.CANCEL);
   }
 
   private static String message(Throwable t) {

@@ -290,8 +290,8 @@ public final class Orchestrator {
         // Left by an older version, which created the transfer before it knew: kept for the
         // person to look at and drop, and named so that it does not fail resume --all unseen.
         throw DiskferryException.failed(
-            "journal " + journals.file(transferId) + " cannot be resumed: " + e.getMessage()
-                + "; drop it with 'diskferry cancel " + transferId + "'");
+                "journal " + journals.file(transferId) + " cannot be resumed: " + e.getMessage())
+            .transfer(transferId, DiskferryException.Hint.CANCEL);
       }
       if (Files.exists(local) && !Files.exists(LocalFiles.partFile(local))) {
         // Stopped after the file got its final name: the download was complete.
@@ -389,8 +389,9 @@ public final class Orchestrator {
       driver.abort(session, e);
       if (!j.done().isEmpty()) {
         throw DiskferryException.failed(
-            "cannot write " + part + ": " + WorkerPool.describe(e) + "; 'diskferry resume "
-                + session.transferId() + "' continues once it can be written");
+                "cannot write " + part + ": " + WorkerPool.describe(e)
+                    + " (the ranges done are kept)")
+            .transfer(session.transferId(), DiskferryException.Hint.RESUME);
       }
       // Nothing done to keep: a resume would only fail the same way, so nothing offers one.
       LocalFiles.deletePart(part, listener);

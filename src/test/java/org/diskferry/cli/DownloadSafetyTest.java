@@ -260,8 +260,8 @@ class DownloadSafetyTest {
     assertThat(errorLines(r.err())).as(r.toString()).containsExactly(
         "diskferry: error: journal " + journals().file(oddId) + " cannot be resumed: disk "
             + oddDisk + " has 1048676 bytes, not a multiple of 512, which a qcow2 file cannot"
-            + " hold exactly; download it as raw (-f raw); drop it with 'diskferry cancel "
-            + oddId + "'");
+            + " hold exactly; download it as raw (-f raw); 'diskferry cancel "
+            + oddId + "' cleans it up");
     assertThat(Files.mismatch(good, goodTarget)).isEqualTo(-1L);
     assertThat(journals().load(goodId)).isEmpty();
     assertThat(journals().load(oddId)).isPresent();

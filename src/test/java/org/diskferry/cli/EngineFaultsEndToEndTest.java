@@ -129,8 +129,8 @@ class EngineFaultsEndToEndTest {
     assertThat(errorLines(r))
         .containsExactly(
             "diskferry: error: engine error: cannot get disk " + j.diskId() + " (HTTP 500); disk "
-                + j.diskId() + " is left on the engine: run 'diskferry cancel disk-" + j.diskId()
-                + "' to remove it");
+                + j.diskId() + " is left on the engine; 'diskferry cancel disk-" + j.diskId()
+                + "' cleans it up");
     assertThat(fx.sandbox.diskStatus(j.diskId())).isPresent();
 
     Result status = fx.run("-o", "json", "status");
@@ -205,7 +205,7 @@ class EngineFaultsEndToEndTest {
     assertThat(errorLines(r)).hasSize(1);
     assertThat(errorLines(r).get(0))
         .startsWith("diskferry: error: transfer " + j.transferId() + ": ")
-        .endsWith("run 'diskferry resume " + j.transferId() + "' to continue");
+        .endsWith("'diskferry resume " + j.transferId() + "' continues it");
     assertThat(dir.resolve("lost2-back.img.part")).exists();
     Result resumed = fx.run("resume", j.transferId());
     assertThat(resumed.exit()).as(resumed.toString()).isZero();
