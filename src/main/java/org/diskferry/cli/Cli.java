@@ -2,13 +2,20 @@ package org.diskferry.cli;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.diskferry.config.Settings;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.TransferInterruptedException;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
 
 /**
  * One run of the tool: builds the picocli command tree, wires the streams, the environment and
@@ -33,20 +40,68 @@ final class Cli {
   }
 
   int execute(String... args) {
-    CommandLine cmd =
-        DiskferryCommand.commandLine(new DiskferryCommand(this), DiskferryCommand.needed(args));
+    DiskferryCommand root = new DiskferryCommand(this);
+    CommandLine cmd = DiskferryCommand.commandLine(root, DiskferryCommand.needed(args));
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
     cmd.setCaseInsensitiveEnumValuesAllowed(true);
     cmd.setParameterExceptionHandler(this::usageError);
     cmd.setExecutionExceptionHandler((e, c, parsed) -> failure(e, parsed));
+    cmd.setExecutionStrategy(this::run);
+    // Two passes, because the defaults depend on the profile: the first finds -c/--profile and
+    // --config wherever and however they are written (-qc NAME, -c=NAME, after the command);
+    // the second, with the profile's defaults, is the one that runs. A usage error is reported
+    // by the second.
     try {
-      settings = Settings.load(env, configFile(args), profile(args), this::warn);
+      cmd.parseArgs(args);
+    } catch (ParameterException e) {
+      // Reported by the second pass; what was parsed before the error still names the profile.
+    }
+    try {
+      settings = Settings.load(env, root.config, root.profile, this::warn);
     } catch (DiskferryException e) {
       return report(e);
     }
     cmd.setDefaultValueProvider(new ProfileDefaults(settings));
     return cmd.execute(args);
+  }
+
+  /**
+   * Runs the parsed command after the checks picocli cannot make alone: options given before
+   * the command name go to the command (or are a usage error where it does not take them), and
+   * a command that connects learns its platform.
+   */
+  private int run(ParseResult parsed) {
+    List<ParseResult> chain = new ArrayList<>();
+    for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+      if (p.isUsageHelpRequested() || p.isVersionHelpRequested()) {
+        return new CommandLine.RunLast().execute(parsed);
+      }
+      chain.add(p);
+    }
+    ParseResult leaf = chain.get(chain.size() - 1);
+    CommandSpec spec = leaf.commandSpec();
+    Set<String> given = new HashSet<>();
+    for (ParseResult p : chain) {
+      for (OptionSpec o : p.matchedOptions()) {
+        given.add(o.longestName());
+        if (p == leaf || o.inherited() || o.scopeType() == ScopeType.INHERIT) {
+          continue;
+        }
+        OptionSpec own = spec.findOption(o.longestName());
+        if (own == null) {
+          throw new ParameterException(spec.commandLine(),
+              o.longestName() + " does not apply to '" + spec.qualifiedName() + "'");
+        }
+        if (!leaf.hasMatchedOption(own)) {
+          own.setValue(o.getValue());
+        }
+      }
+    }
+    if (spec.userObject() instanceof EngineCommand c) {
+      c.platform = Platform.choose(spec, given, settings, env, c.connection.openstack.cloud);
+    }
+    return new CommandLine.RunLast().execute(parsed);
   }
 
   void warn(String message) {
@@ -95,34 +150,5 @@ final class Cli {
       }
     }
     return false;
-  }
-
-  /** -c/--profile NAME, found before picocli parses, because defaults depend on it. */
-  static String profile(String[] args) {
-    return optionValue(args, "-c", "--profile");
-  }
-
-  static Path configFile(String[] args) {
-    String v = optionValue(args, null, "--config");
-    return v == null ? null : Path.of(v);
-  }
-
-  private static String optionValue(String[] args, String shortName, String longName) {
-    String found = null;
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("--")) {
-        break;
-      }
-      if ((a.equals(longName) || a.equals(shortName)) && i + 1 < args.length) {
-        found = args[++i];
-      } else if (a.startsWith(longName + "=")) {
-        found = a.substring(longName.length() + 1);
-      } else if (shortName != null && a.startsWith(shortName) && a.length() > shortName.length()
-          && !a.startsWith("--")) {
-        found = a.substring(shortName.length());
-      }
-    }
-    return found;
   }
 }

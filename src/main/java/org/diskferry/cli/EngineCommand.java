@@ -18,12 +18,22 @@ import org.diskferry.http.TlsOptions;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.ovirt.OvirtBackend;
 import org.diskferry.transfer.TransferListener;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
 /** Base of the commands that talk to an engine: connection, logging, output, listeners. */
 abstract class EngineCommand implements Callable<Integer> {
 
   @ParentCommand DiskferryCommand root;
+
+  @Mixin HelpOption help;
+
+  @Mixin ConnectionOptions connection;
+
+  @Mixin OutputOptions output;
+
+  /** The platform this run works on, chosen from the options before the command runs. */
+  Platform platform = Platform.OVIRT;
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -42,17 +52,17 @@ abstract class EngineCommand implements Callable<Integer> {
   }
 
   boolean json() {
-    return root.output == DiskferryCommand.OutputFormat.json;
+    return output.json();
   }
 
   int verbosity() {
-    return root.verbose.length;
+    return output.verbose.length;
   }
 
   /** Where diagnostics go: stderr with -v, and the log file if one is given. */
   Consumer<String> log(int level) {
     return msg -> {
-      if (verbosity() >= level && !root.quiet) {
+      if (verbosity() >= level && !output.quiet) {
         err().println("diskferry: " + msg);
       }
       PrintStream f = logFile();
@@ -63,14 +73,14 @@ abstract class EngineCommand implements Callable<Integer> {
   }
 
   private synchronized PrintStream logFile() {
-    if (logFile == null && root.logFile != null) {
+    if (logFile == null && output.logFile != null) {
       try {
         logFile =
             new PrintStream(
-                new FileOutputStream(root.logFile.toFile(), true), true, StandardCharsets.UTF_8);
+                new FileOutputStream(output.logFile.toFile(), true), true, StandardCharsets.UTF_8);
       } catch (IOException e) {
         throw DiskferryException.badInput(
-            "cannot open log file " + root.logFile + ": " + e.getMessage());
+            "cannot open log file " + output.logFile + ": " + e.getMessage());
       }
     }
     return logFile;
@@ -80,7 +90,7 @@ abstract class EngineCommand implements Callable<Integer> {
   TransferListener listener() {
     boolean terminal = System.console() != null && cli().signals;
     TransferListener shown =
-        ProgressRenderers.choose(err(), json(), root.quiet, verbosity() > 0, terminal);
+        ProgressRenderers.choose(err(), json(), output.quiet, verbosity() > 0, terminal);
     Consumer<String> file = log(Integer.MAX_VALUE);
     return new TransferListener() {
       @Override
@@ -115,33 +125,33 @@ abstract class EngineCommand implements Callable<Integer> {
   }
 
   OkHttpClient http() {
-    if (root.insecure) {
+    if (connection.insecure) {
       cli().warn("--insecure: TLS certificates are NOT verified; anyone on the path can read"
           + " and change the data");
     }
     return HttpClientFactory.create(
-        new TlsOptions(root.cafile, root.insecure), verbosity() >= 2 ? log(2) : null);
+        new TlsOptions(connection.cafile, connection.insecure), verbosity() >= 2 ? log(2) : null);
   }
 
   /** True when a cloud (--cloud, OS_CLOUD) selects the Glance backend. */
   boolean glance() {
-    return GlanceCommands.cloudName(this) != null;
+    return platform == Platform.GLANCE;
   }
 
   /** Logs in to the engine named by the options, environment or profile. */
   OvirtBackend connect() {
-    String url = root.engineUrl;
+    String url = connection.engine.url;
     if (url == null || url.isBlank()) {
       throw DiskferryException.badInput(
           "no engine: use --engine-url, DISKFERRY_ENGINE_URL or a profile (-c NAME)");
     }
-    String user = root.username;
+    String user = connection.engine.username;
     if (user == null || user.isBlank()) {
       throw DiskferryException.badInput(
           "no user: use --username, DISKFERRY_USERNAME or a profile (-c NAME)");
     }
     char[] password =
-        PasswordSource.resolve(root.passwordFile, cli().settings(), System.console(), user);
+        PasswordSource.resolve(connection.engine.passwordFile, cli().settings(), System.console(), user);
     OkHttpClient http = http();
     // The client keeps the password for a re-login after a 401 and wipes it on close.
     EngineClient engine = EngineClient.login(http, url, user, password);

@@ -33,50 +33,13 @@ final class GlanceCommands {
 
   private GlanceCommands() {}
 
-  /** Global options that only mean something to an oVirt engine. */
-  private static final List<String> OVIRT_GLOBAL = List.of("--engine-url", "--username",
-      "--password-file");
-
-  /** Command options that only mean something to oVirt. */
-  static final List<String> OVIRT_TRANSFER = List.of("--storage-domain", "--disk-id", "--format",
-      "--preallocated", "--description", "--timeout-policy", "--inactivity-timeout", "--workers",
-      "--host", "--use-proxy", "--cancel-on-interrupt", "--heartbeat", "--range-size");
-
-  /** Upload options that only mean something to Glance. */
-  static final List<String> GLANCE_UPLOAD = List.of("--disk-format", "--visibility", "--property",
-      "--keep-on-failure", "--import");
-
   /** The selected cloud: --cloud (or DISKFERRY_CLOUD, the profile's cloud), else OS_CLOUD. */
   static String cloudName(EngineCommand c) {
-    String name = c.root.cloud;
+    String name = c.connection.openstack.cloud;
     if (name == null || name.isBlank()) {
       name = c.cli().env.get("OS_CLOUD");
     }
     return name == null || name.isBlank() ? null : name;
-  }
-
-  private static boolean given(EngineCommand c, String option) {
-    ParseResult sub = c.spec.commandLine().getParseResult();
-    ParseResult top = c.root.spec.commandLine().getParseResult();
-    return (sub != null && sub.hasMatchedOption(option))
-        || (top != null && top.hasMatchedOption(option));
-  }
-
-  /** Usage errors for options of the other backend. */
-  static void checkOptions(EngineCommand c, boolean glance, List<String> own, List<String> other) {
-    for (String o : glance ? concat(OVIRT_GLOBAL, other) : own) {
-      if (c.spec.findOption(o) != null && given(c, o)) {
-        throw DiskferryException.badInput(glance
-            ? o + " is an oVirt option; it cannot be used with --cloud " + cloudName(c)
-            : o + " is a Glance option; select a cloud with --cloud NAME (or OS_CLOUD)");
-      }
-    }
-  }
-
-  private static List<String> concat(List<String> a, List<String> b) {
-    List<String> out = new ArrayList<>(a);
-    out.addAll(b);
-    return out;
   }
 
   /** Session of one command: the cloud and an authenticated client. */
@@ -85,10 +48,10 @@ final class GlanceCommands {
   static Session connect(EngineCommand c) {
     String name = cloudName(c);
     CloudConfig cloud = CloudsYaml.fromEnvironment(c.cli().env).resolve(name);
-    boolean insecure = c.root.insecure || !cloud.verify();
-    Path ca = c.root.cafile != null ? c.root.cafile : cloud.cacert();
+    boolean insecure = c.connection.insecure || !cloud.verify();
+    Path ca = c.connection.cafile != null ? c.connection.cafile : cloud.cacert();
     if (insecure) {
-      c.cli().warn((c.root.insecure ? "--insecure" : "verify: false in cloud '" + name + "'")
+      c.cli().warn((c.connection.insecure ? "--insecure" : "verify: false in cloud '" + name + "'")
           + ": TLS certificates are NOT verified; anyone on the path can read and change the"
           + " data");
     }
@@ -100,25 +63,11 @@ final class GlanceCommands {
   // ------------------------------------------------------------------------------------ upload
 
   static int upload(UploadCommand u) {
-    checkOptions(u, true, GLANCE_UPLOAD, OVIRT_TRANSFER);
-    if (u.visibility != null && !List.of("public", "community", "shared", "private")
-        .contains(u.visibility)) {
-      throw DiskferryException.badInput(
-          "--visibility must be public, community, shared or private, not '" + u.visibility + "'");
+    Map<String, String> props = u.image.properties;
+    if (props.containsKey("")) {
+      throw DiskferryException.badInput("--property wants KEY=VALUE, not '=" + props.get("") + "'");
     }
-    Map<String, String> props = new LinkedHashMap<>();
-    for (String p : u.properties) {
-      int eq = p.indexOf('=');
-      if (eq <= 0) {
-        throw DiskferryException.badInput("--property wants KEY=VALUE, not '" + p + "'");
-      }
-      props.put(p.substring(0, eq), p.substring(eq + 1));
-    }
-    String format = u.diskFormat;
-    if (format != null && !GlanceUpload.DISK_FORMATS.contains(format)) {
-      throw DiskferryException.badInput("--disk-format " + format + " is not a Glance disk format"
-          + " (raw, qcow2, vmdk, vdi, vhd, vhdx, iso, ploop, ami, ari, aki)");
-    }
+    String format = OptionTypes.wire(u.image.diskFormat);
     // Bad input fails before logging in and creates nothing.
     if (format == null) {
       format = GlanceUpload.detectDiskFormat(u.file);
@@ -127,7 +76,8 @@ final class GlanceCommands {
     }
     GlanceUpload.Spec spec = new GlanceUpload.Spec(
         u.file, u.name != null ? u.name : UploadCommand.defaultName(u.file), format,
-        u.visibility, props, u.useImport, u.keepOnFailure, u.retries, u.checkedBufferSize());
+        OptionTypes.wire(u.image.visibility), props, u.image.useImport, u.image.keepOnFailure,
+        u.retries, u.checkedBufferSize());
     TransferListener listener = u.listener();
     try {
       Session s = connect(u);
@@ -158,7 +108,6 @@ final class GlanceCommands {
   // ---------------------------------------------------------------------------------- download
 
   static int download(DownloadCommand d) {
-    checkOptions(d, true, List.of(), OVIRT_TRANSFER);
     org.diskferry.transfer.LocalImage.checkTarget(d.file.toAbsolutePath(), d.force);
     return runDownload(d, dl -> dl.run(d.disk, d.file));
   }
@@ -169,7 +118,7 @@ final class GlanceCommands {
       Session s = connect(c);
       GlanceDownload flow = new GlanceDownload(
           s.glance(), listener, JournalStore.fromEnvironment(c.cli().env), s.cloud().name())
-          .retries(c.retryPolicyChecked(), c.retryDelayMillis)
+          .retries(c.retries, c.retryDelayMillis)
           .bufferSize(c.checkedBufferSize());
       if (c.cli().signals) {
         Signals.install(sig -> flow.interrupt("interrupted by " + sig));
@@ -241,16 +190,15 @@ final class GlanceCommands {
   }
 
   static int resume(ResumeCommand r, List<Journal> todo) {
-    checkOptions(r, true, List.of(), OVIRT_TRANSFER);
     if (todo.isEmpty()) {
       r.out().println("nothing to resume");
       return 0;
     }
     int worst = 0;
     for (Journal j : todo) {
-      if (r.root.cloud == null && r.cli().env.get("OS_CLOUD") == null) {
+      if (cloudName(r) == null) {
         // The journal knows its cloud.
-        r.root.cloud = j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
+        r.connection.openstack.cloud = j.endpoint().substring(GlanceDownload.JOURNAL_PREFIX.length());
       }
       try {
         runDownload(r, dl -> dl.resume(j));

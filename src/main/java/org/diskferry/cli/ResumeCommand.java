@@ -14,7 +14,6 @@ import picocli.CommandLine.Parameters;
 /** {@code diskferry resume TRANSFER_ID|--all}: continue interrupted transfers from their journal. */
 @Command(
     name = "resume",
-    mixinStandardHelpOptions = true,
     description = {
       "Continue an interrupted upload or download where it stopped, from its journal in"
           + " $XDG_STATE_HOME/diskferry/.",
@@ -36,6 +35,14 @@ final class ResumeCommand extends TransferCommand {
 
   @Option(names = "--force", description = "Download: overwrite the target file if it exists.")
   boolean force;
+
+  @ArgGroup(validate = false, order = 3, heading = "%noVirt disk options:%n")
+  OvirtOptions ovirt = new OvirtOptions();
+
+  @Override
+  OvirtOptions ovirt() {
+    return ovirt;
+  }
 
   private Path current;
 
@@ -81,7 +88,7 @@ final class ResumeCommand extends TransferCommand {
       TransferRequest req =
           new TransferRequest(
               j.direction(), current, j.diskId(), null, null, null, false, null,
-              checkedWorkers(), checkedBufferSize(), host, useProxy, null, null, force,
+              checkedWorkers(), checkedBufferSize(), ovirt.host, ovirt.useProxy, null, null, force,
               heartbeat(), checkedRangeSize());
       if (!which.all) {
         return execute(o -> o.resume(id, req));

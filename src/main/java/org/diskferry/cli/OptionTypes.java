@@ -1,0 +1,272 @@
+package org.diskferry.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.diskferry.cli.progress.ByteSizes;
+import picocli.CommandLine;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * The types of option values: fixed value sets as enums that print as their wire names (so help,
+ * errors and shell completion show {@code qcow2}, not {@code QCOW2}), sizes, and numbers with a
+ * range. picocli converts and checks them while it parses, so a value out of range is a usage
+ * error like any other ({@code Invalid value for option '--workers': ...}, exit 2).
+ */
+final class OptionTypes {
+  private OptionTypes() {}
+
+  /** An enum constant with the name the server, the files and the user spell. */
+  interface Wire {
+    String wire();
+  }
+
+  /** The format of an oVirt disk or of a local image file. */
+  enum DiskFormat implements Wire {
+    RAW("raw"),
+    QCOW2("qcow2");
+
+    private final String wire;
+
+    DiskFormat(String wire) {
+      this.wire = wire;
+    }
+
+    @Override
+    public String wire() {
+      return wire;
+    }
+
+    @Override
+    public String toString() {
+      return wire;
+    }
+  }
+
+  /** What the engine does with an idle transfer. */
+  enum TimeoutPolicy implements Wire {
+    LEGACY("legacy"),
+    PAUSE("pause"),
+    CANCEL("cancel");
+
+    private final String wire;
+
+    TimeoutPolicy(String wire) {
+      this.wire = wire;
+    }
+
+    @Override
+    public String wire() {
+      return wire;
+    }
+
+    @Override
+    public String toString() {
+      return wire;
+    }
+  }
+
+  /** The disk formats Glance takes (its {@code disk_format}). */
+  enum GlanceDiskFormat implements Wire {
+    RAW("raw"),
+    QCOW2("qcow2"),
+    VMDK("vmdk"),
+    VDI("vdi"),
+    VHD("vhd"),
+    VHDX("vhdx"),
+    ISO("iso"),
+    PLOOP("ploop"),
+    AMI("ami"),
+    ARI("ari"),
+    AKI("aki");
+
+    private final String wire;
+
+    GlanceDiskFormat(String wire) {
+      this.wire = wire;
+    }
+
+    @Override
+    public String wire() {
+      return wire;
+    }
+
+    @Override
+    public String toString() {
+      return wire;
+    }
+  }
+
+  /** Who can see a Glance image. */
+  enum Visibility implements Wire {
+    PUBLIC("public"),
+    COMMUNITY("community"),
+    SHARED("shared"),
+    PRIVATE("private");
+
+    private final String wire;
+
+    Visibility(String wire) {
+      this.wire = wire;
+    }
+
+    @Override
+    public String wire() {
+      return wire;
+    }
+
+    @Override
+    public String toString() {
+      return wire;
+    }
+  }
+
+  /** The wire value of an optional enum option, or null. */
+  static String wire(Wire value) {
+    return value == null ? null : value.wire();
+  }
+
+  /**
+   * Converts a wire name (any case) to its constant; anything else is an error that lists the
+   * wire names, as the user types them.
+   */
+  static final class WireConverter<E extends Enum<E> & Wire> implements ITypeConverter<E> {
+    private final Class<E> type;
+
+    WireConverter(Class<E> type) {
+      this.type = type;
+    }
+
+    @Override
+    public E convert(String value) {
+      List<String> names = new ArrayList<>();
+      for (E e : type.getEnumConstants()) {
+        if (e.wire().equalsIgnoreCase(value.strip())) {
+          return e;
+        }
+        names.add(e.wire());
+      }
+      throw new TypeConversionException(
+          "expected one of " + String.join(", ", names) + " but was '" + value + "'");
+    }
+  }
+
+  /** Registers the wire-name converters on a command and its subcommands. */
+  static void register(CommandLine cmd) {
+    cmd.registerConverter(DiskFormat.class, new WireConverter<>(DiskFormat.class));
+    cmd.registerConverter(TimeoutPolicy.class, new WireConverter<>(TimeoutPolicy.class));
+    cmd.registerConverter(GlanceDiskFormat.class, new WireConverter<>(GlanceDiskFormat.class));
+    cmd.registerConverter(Visibility.class, new WireConverter<>(Visibility.class));
+  }
+
+  // ----------------------------------------------------------------------- numbers and sizes
+
+  /** An int in [min, max]; subclasses name the range (picocli instantiates converters). */
+  abstract static class IntRange implements ITypeConverter<Integer> {
+    private final int min;
+    private final int max;
+
+    IntRange(int min, int max) {
+      this.min = min;
+      this.max = max;
+    }
+
+    @Override
+    public Integer convert(String value) {
+      int n;
+      try {
+        n = Integer.parseInt(value.strip());
+      } catch (NumberFormatException e) {
+        throw new TypeConversionException("'" + value + "' is not an int");
+      }
+      if (n < min || n > max) {
+        throw new TypeConversionException(
+            n + " is out of range: " + (max == Integer.MAX_VALUE
+                ? "at least " + min
+                : "from " + min + " to " + max));
+      }
+      return n;
+    }
+  }
+
+  /** A byte count such as {@code 4M} or {@code 8MiB} in [min, max]. */
+  abstract static class SizeRange implements ITypeConverter<Long> {
+    private final long min;
+    private final long max;
+
+    SizeRange(long min, long max) {
+      this.min = min;
+      this.max = max;
+    }
+
+    @Override
+    public Long convert(String value) {
+      long n;
+      try {
+        n = ByteSizes.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+      if (n < min || n > max) {
+        throw new TypeConversionException(
+            "'" + value + "' is out of range: " + (max == Long.MAX_VALUE
+                ? "at least " + human(min)
+                : "from " + human(min) + " to " + human(max)));
+      }
+      return n;
+    }
+
+    /** 64K, 64M: the way the user writes a size. */
+    private static String human(long n) {
+      String[] units = {"", "K", "M", "G", "T"};
+      int u = 0;
+      while (u < units.length - 1 && n >= 1024 && n % 1024 == 0) {
+        n /= 1024;
+        u++;
+      }
+      return n + units[u];
+    }
+  }
+
+  /** --workers: 1 to 16 connections. */
+  static final class Workers extends IntRange {
+    Workers() {
+      super(1, 16);
+    }
+  }
+
+  /** --retries: 0 to 100. */
+  static final class Retries extends IntRange {
+    Retries() {
+      super(0, 100);
+    }
+  }
+
+  /** Seconds or milliseconds that cannot be negative. */
+  static final class NotNegative extends IntRange {
+    NotNegative() {
+      super(0, Integer.MAX_VALUE);
+    }
+  }
+
+  /** A TCP port, 0 for any free one. */
+  static final class Port extends IntRange {
+    Port() {
+      super(0, 65535);
+    }
+  }
+
+  /** --buffer-size: 64K to 64M. */
+  static final class BufferSize extends SizeRange {
+    BufferSize() {
+      super(64 << 10, 64 << 20);
+    }
+  }
+
+  /** --range-size: at least 4K. */
+  static final class RangeSize extends SizeRange {
+    RangeSize() {
+      super(4096, Long.MAX_VALUE);
+    }
+  }
+}
