@@ -22,7 +22,6 @@ import org.diskferry.http.TlsOptions;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.JournalStore;
 import org.diskferry.transfer.TransferListener;
-import picocli.CommandLine.ParseResult;
 
 /**
  * The commands when {@code --cloud NAME} (or {@code OS_CLOUD}) selects the OpenStack Glance
