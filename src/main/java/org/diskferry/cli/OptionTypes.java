@@ -2,6 +2,7 @@ package org.diskferry.cli;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.diskferry.cli.progress.ByteSizes;
 import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;
@@ -16,108 +17,69 @@ import picocli.CommandLine.TypeConversionException;
 final class OptionTypes {
   private OptionTypes() {}
 
-  /** An enum constant with the name the server, the files and the user spell. */
+  /**
+   * An enum whose constants are spelt in lower case on the wire, in files and by the user; each
+   * enum's toString() returns wire(), which is what picocli shows in help and completion.
+   */
   interface Wire {
-    String wire();
+    default String wire() {
+      return ((Enum<?>) this).name().toLowerCase(Locale.ROOT);
+    }
   }
 
   /** The format of an oVirt disk or of a local image file. */
   enum DiskFormat implements Wire {
-    RAW("raw"),
-    QCOW2("qcow2");
-
-    private final String wire;
-
-    DiskFormat(String wire) {
-      this.wire = wire;
-    }
-
-    @Override
-    public String wire() {
-      return wire;
-    }
+    RAW,
+    QCOW2;
 
     @Override
     public String toString() {
-      return wire;
+      return wire();
     }
   }
 
   /** What the engine does with an idle transfer. */
   enum TimeoutPolicy implements Wire {
-    LEGACY("legacy"),
-    PAUSE("pause"),
-    CANCEL("cancel");
-
-    private final String wire;
-
-    TimeoutPolicy(String wire) {
-      this.wire = wire;
-    }
-
-    @Override
-    public String wire() {
-      return wire;
-    }
+    LEGACY,
+    PAUSE,
+    CANCEL;
 
     @Override
     public String toString() {
-      return wire;
+      return wire();
     }
   }
 
-  /** The disk formats Glance takes (its {@code disk_format}). */
+  /** The disk formats Glance accepts (its default {@code disk_formats}). */
   enum GlanceDiskFormat implements Wire {
-    RAW("raw"),
-    QCOW2("qcow2"),
-    VMDK("vmdk"),
-    VDI("vdi"),
-    VHD("vhd"),
-    VHDX("vhdx"),
-    ISO("iso"),
-    PLOOP("ploop"),
-    AMI("ami"),
-    ARI("ari"),
-    AKI("aki");
-
-    private final String wire;
-
-    GlanceDiskFormat(String wire) {
-      this.wire = wire;
-    }
-
-    @Override
-    public String wire() {
-      return wire;
-    }
+    RAW,
+    QCOW2,
+    VMDK,
+    VDI,
+    VHD,
+    VHDX,
+    ISO,
+    PLOOP,
+    AMI,
+    ARI,
+    AKI;
 
     @Override
     public String toString() {
-      return wire;
+      return wire();
     }
   }
 
   /** Who can see a Glance image. */
   enum Visibility implements Wire {
-    PUBLIC("public"),
-    COMMUNITY("community"),
-    SHARED("shared"),
-    PRIVATE("private");
-
-    private final String wire;
-
-    Visibility(String wire) {
-      this.wire = wire;
-    }
-
-    @Override
-    public String wire() {
-      return wire;
-    }
+    PUBLIC,
+    COMMUNITY,
+    SHARED,
+    PRIVATE;
 
     @Override
     public String toString() {
-      return wire;
+      return wire();
     }
   }
 
