@@ -21,7 +21,7 @@ import picocli.CommandLine.ScopeType;
  * One run of the tool: builds the picocli command tree, wires the streams, the environment and
  * the profile defaults, and turns every exception into one error line and an exit code.
  */
-final class Cli {
+final class Cli implements CommandLine.IExecutionStrategy {
   final PrintStream out;
   final PrintStream err;
   final Map<String, String> env;
@@ -47,7 +47,7 @@ final class Cli {
     cmd.setCaseInsensitiveEnumValuesAllowed(true);
     cmd.setParameterExceptionHandler(this::usageError);
     cmd.setExecutionExceptionHandler((e, c, parsed) -> failure(e, parsed));
-    cmd.setExecutionStrategy(this::run);
+    cmd.setExecutionStrategy(this);
     // Two passes, because the defaults depend on the profile: the first finds -c/--profile and
     // --config wherever and however they are written (-qc NAME, -c=NAME, after the command);
     // the second, with the profile's defaults, is the one that runs. A usage error is reported
@@ -71,7 +71,8 @@ final class Cli {
    * the command name go to the command (or are a usage error where it does not take them), and
    * a command that connects learns its platform.
    */
-  private int run(ParseResult parsed) {
+  @Override
+  public int execute(ParseResult parsed) {
     List<ParseResult> chain = new ArrayList<>();
     for (ParseResult p = parsed; p != null; p = p.subcommand()) {
       if (p.isUsageHelpRequested() || p.isVersionHelpRequested()) {

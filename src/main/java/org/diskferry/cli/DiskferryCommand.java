@@ -110,7 +110,9 @@ public final class DiskferryCommand implements Runnable {
     for (String name : names) {
       cmd.addSubcommand(name, newSubcommand(name));
     }
-    OptionTypes.register(cmd);
+    if (!names.isEmpty()) {
+      OptionTypes.register(cmd); // only subcommands have typed options
+    }
     return cmd;
   }
 
