@@ -23,6 +23,7 @@ import picocli.CommandLine.ScopeType;
     versionProvider = DiskferryCommand.VersionProvider.class,
     description =
         "Move virtual-machine disk images into and out of oVirt/RHV and OpenStack Glance.",
+    commandListHeading = "%nCommands:%n",
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       "0:success",
