@@ -7,7 +7,7 @@ import java.util.List;
 import org.diskferry.http.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
@@ -94,10 +94,6 @@ public final class DiskferryCommand implements Runnable {
       description = "Read this config file instead of the default ones.")
   Path config;
 
-  @Mixin ConnectionOptions connection;
-
-  @Mixin OutputOptions output;
-
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   /** The whole command tree, as help, completion scripts and man pages show it. */
@@ -108,12 +104,19 @@ public final class DiskferryCommand implements Runnable {
   /** The root with the named subcommands only. */
   static picocli.CommandLine commandLine(DiskferryCommand root, List<String> names) {
     picocli.CommandLine cmd = new picocli.CommandLine(root);
+    if (names.isEmpty()) {
+      return cmd;
+    }
+    // The connection and output options that may come before the command name. Added here, not
+    // with @Mixin, so that a bare --version reads no annotation types it does not need (each
+    // one costs a dynamic proxy class in every run, which no class-data archive keeps).
+    CommandSpec rootSpec = cmd.getCommandSpec();
+    rootSpec.addMixin("connection", CommandSpec.forAnnotatedObject(new ConnectionOptions()));
+    rootSpec.addMixin("output", CommandSpec.forAnnotatedObject(new OutputOptions()));
     for (String name : names) {
       cmd.addSubcommand(name, newSubcommand(name));
     }
-    if (!names.isEmpty()) {
-      OptionTypes.register(cmd); // only subcommands have typed options
-    }
+    OptionTypes.register(cmd);
     return cmd;
   }
 
