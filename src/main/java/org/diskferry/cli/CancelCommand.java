@@ -19,7 +19,6 @@ import picocli.CommandLine.Parameters;
 /** {@code diskferry cancel TRANSFER_ID}: cancel a transfer and wait until the engine cleaned up. */
 @Command(
     name = "cancel",
-    mixinStandardHelpOptions = true,
     description =
         "Cancel a transfer and wait until the engine has cleaned up (an upload's disk is removed).")
 final class CancelCommand extends EngineCommand {

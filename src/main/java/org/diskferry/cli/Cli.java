@@ -2,15 +2,22 @@ package org.diskferry.cli;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.diskferry.cli.progress.ProgressRenderer;
 import org.diskferry.config.Settings;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.http.Json;
 import org.diskferry.transfer.TransferInterruptedException;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
 
 /**
  * One run of the tool: builds the picocli command tree, wires the streams, the environment and
@@ -21,7 +28,7 @@ import picocli.CommandLine.ParameterException;
  * on stdout, so a result never shares a line with a progress bar). Every error line is written
  * here, to stderr and the log, and with {@code -o json} also as one JSON object on stdout.
  */
-final class Cli {
+final class Cli implements CommandLine.IExecutionStrategy {
   final PrintStream out;
   final PrintStream err;
   final Map<String, String> env;
@@ -31,6 +38,10 @@ final class Cli {
   private RunLog log;
   private ProgressRenderer progress;
   private CommandLine.ParseResult parsed;
+  /** The output options of the command that runs (or the root's, before one is known). */
+  private OutputOptions output;
+  /** The command that runs, once parsed. */
+  private Object command;
   private PrintStream safeOut;
 
   Cli(PrintStream out, PrintStream err, Map<String, String> env, boolean signals) {
@@ -52,10 +63,20 @@ final class Cli {
     cmd.setCaseInsensitiveEnumValuesAllowed(true);
     cmd.setParameterExceptionHandler(this::usageError);
     cmd.setExecutionExceptionHandler((e, c, parsed) -> failure(e, parsed));
-    cmd.setExecutionStrategy(this::start);
+    cmd.setExecutionStrategy(this);
     try {
+      // Two passes, because the defaults depend on the profile: the first finds -c/--profile and
+      // --config wherever and however they are written (-qc NAME, -c=NAME, after the command);
+      // the second, with the profile's defaults, is the one that runs. A usage error is reported
+      // by the second.
       try {
-        settings = Settings.load(env, configFile(args), profile(args), this::warn);
+        cmd.parseArgs(args);
+      } catch (ParameterException e) {
+        // Reported by the second pass; what was parsed before the error still names the profile.
+      }
+      output = outputOf(cmd.getCommandSpec());
+      try {
+        settings = Settings.load(env, root.config, root.profile, this::warn);
       } catch (DiskferryException e) {
         return report(e);
       }
@@ -69,12 +90,58 @@ final class Cli {
     }
   }
 
-  /** Opens the log file before the command runs (exit 2 when it cannot be), then runs it. */
-  private int start(CommandLine.ParseResult parsed) {
+  /** The output options mixed into a command, or null when it has none. */
+  private static OutputOptions outputOf(CommandSpec spec) {
+    CommandSpec mixin = spec.mixins().get("output");
+    return mixin != null && mixin.userObject() instanceof OutputOptions o ? o : null;
+  }
+
+  /**
+   * Runs the parsed command after the checks picocli cannot make alone: options given before
+   * the command name go to the command (or are a usage error where it does not take them), a
+   * command that connects learns its platform, and the log file is opened (exit 2 when it cannot
+   * be) before anything starts.
+   */
+  @Override
+  public int execute(ParseResult parsed) {
     this.parsed = parsed;
-    if (root.logFile != null && log == null) {
+    List<ParseResult> chain = new ArrayList<>();
+    for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+      if (p.isUsageHelpRequested() || p.isVersionHelpRequested()) {
+        return new CommandLine.RunLast().execute(parsed);
+      }
+      chain.add(p);
+    }
+    ParseResult leaf = chain.get(chain.size() - 1);
+    CommandSpec spec = leaf.commandSpec();
+    command = spec.userObject();
+    Set<String> given = new HashSet<>();
+    for (ParseResult p : chain) {
+      for (OptionSpec o : p.matchedOptions()) {
+        given.add(o.longestName());
+        if (p == leaf || o.inherited() || o.scopeType() == ScopeType.INHERIT) {
+          continue;
+        }
+        OptionSpec own = spec.findOption(o.longestName());
+        if (own == null) {
+          throw new ParameterException(spec.commandLine(),
+              o.longestName() + " does not apply to '" + spec.qualifiedName() + "'");
+        }
+        if (!leaf.hasMatchedOption(own)) {
+          own.setValue(o.getValue());
+        }
+      }
+    }
+    OutputOptions leafOutput = outputOf(spec);
+    if (leafOutput != null) {
+      output = leafOutput;
+    }
+    if (command instanceof EngineCommand c) {
+      c.platform = Platform.choose(spec, given, settings, env, c.connection.openstack.cloud);
+    }
+    if (output != null && output.logFile != null && log == null) {
       try {
-        log = RunLog.open(root.logFile);
+        log = RunLog.open(output.logFile);
       } catch (DiskferryException e) {
         return report(e);
       }
@@ -123,7 +190,7 @@ final class Cli {
   /** stdout, after the progress display has been finished. */
   PrintStream stdout() {
     closeProgress();
-    if (root == null || root.output == DiskferryCommand.OutputFormat.json) {
+    if (json()) {
       return out; // JSON escapes control characters itself
     }
     if (safeOut == null) {
@@ -233,8 +300,8 @@ final class Cli {
       b.append(" --insecure");
     }
     String osCloud = env.get("OS_CLOUD");
-    if (!cloudGiven && root != null && root.cloud == null && osCloud != null && !osCloud.isBlank()
-        && matched("--engine-url") == null) {
+    if (!cloudGiven && command instanceof EngineCommand c && c.glance() && osCloud != null
+        && !osCloud.isBlank()) {
       // The cloud came from the environment, which the suggested command may not have.
       b.append(" --cloud ").append(shellWord(osCloud));
     }
@@ -263,9 +330,13 @@ final class Cli {
     return code;
   }
 
+  private boolean json() {
+    return output != null && output.json();
+  }
+
   /** With {@code -o json}: the error as one object on stdout, so that {@code | jq} reads one. */
   private void jsonError(String message, int code, String transferId, boolean resumable) {
-    if (root == null || root.output != DiskferryCommand.OutputFormat.json) {
+    if (!json()) {
       return;
     }
     // Built as a tree so that an unknown transfer id is written as null, not left out.
@@ -293,34 +364,5 @@ final class Cli {
       }
     }
     return false;
-  }
-
-  /** -c/--profile NAME, found before picocli parses, because defaults depend on it. */
-  static String profile(String[] args) {
-    return optionValue(args, "-c", "--profile");
-  }
-
-  static Path configFile(String[] args) {
-    String v = optionValue(args, null, "--config");
-    return v == null ? null : Path.of(v);
-  }
-
-  private static String optionValue(String[] args, String shortName, String longName) {
-    String found = null;
-    for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("--")) {
-        break;
-      }
-      if ((a.equals(longName) || a.equals(shortName)) && i + 1 < args.length) {
-        found = args[++i];
-      } else if (a.startsWith(longName + "=")) {
-        found = a.substring(longName.length() + 1);
-      } else if (shortName != null && a.startsWith(shortName) && a.length() > shortName.length()
-          && !a.startsWith("--")) {
-        found = a.substring(shortName.length());
-      }
-    }
-    return found;
   }
 }

@@ -10,8 +10,8 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.diskferry.config.Settings;
 import org.diskferry.http.Json;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
@@ -22,12 +22,13 @@ import picocli.CommandLine.Spec;
 /** {@code diskferry config show}: the effective settings and where each came from. */
 @Command(
     name = "config",
-    mixinStandardHelpOptions = true,
     description = "Inspect the configuration.",
     subcommands = {ConfigCommand.Show.class})
 final class ConfigCommand implements Runnable {
 
   @ParentCommand DiskferryCommand root;
+
+  @Mixin HelpOption help;
 
   @Spec CommandSpec spec;
 
@@ -42,7 +43,6 @@ final class ConfigCommand implements Runnable {
   /** Prints the effective settings: a table, or with -o json an object key → {value, source}. */
   @Command(
       name = "show",
-      mixinStandardHelpOptions = true,
       description = {
         "Show the effective settings: each key, its value (secrets masked) and where it came"
             + " from: a command-line option, a DISKFERRY_* variable, or the profile."
@@ -59,11 +59,18 @@ final class ConfigCommand implements Runnable {
 
     @ParentCommand ConfigCommand config;
 
+    @Mixin HelpOption help;
+
+    /** Shown with the other settings when given here. */
+    @Mixin ConnectionOptions connection;
+
+    @Mixin OutputOptions output;
+
     @Override
     public Integer call() throws IOException {
       DiskferryCommand root = config.root;
       Map<String, Entry> entries = effective(root);
-      if (root.output == DiskferryCommand.OutputFormat.json) {
+      if (output.json()) {
         root.cli.out.println(Json.mapper().writeValueAsString(entries));
       } else {
         printTable(root.cli.out, entries);
@@ -102,7 +109,7 @@ final class ConfigCommand implements Runnable {
       Map<String, Entry> result = new LinkedHashMap<>();
       for (ParseResult p = parsed; p != null; p = p.subcommand()) {
         for (OptionSpec o : p.matchedOptions()) {
-          if (o.usageHelp() || o.versionHelp() || o.scopeType() != CommandLine.ScopeType.INHERIT) {
+          if (o.usageHelp() || o.versionHelp()) {
             continue;
           }
           String key = ProfileDefaults.key(o);

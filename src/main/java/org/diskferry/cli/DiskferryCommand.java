@@ -7,11 +7,14 @@ import java.util.List;
 import org.diskferry.http.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The root command: global options shared by every subcommand. The subcommands are in {@link
+ * The root command: the options every subcommand takes ({@code -c}, {@code --config}, output and
+ * logging), and the connection options, which only the commands that connect take after their
+ * name. The subcommands are in {@link
  * #SUBCOMMANDS}, not in the annotation, so that a run builds only those its arguments name.
  */
 @Command(
@@ -20,6 +23,7 @@ import picocli.CommandLine.ScopeType;
     versionProvider = DiskferryCommand.VersionProvider.class,
     description =
         "Move virtual-machine disk images into and out of oVirt/RHV and OpenStack Glance.",
+    commandListHeading = "%nCommands:%n",
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       "0:success",
@@ -90,89 +94,6 @@ public final class DiskferryCommand implements Runnable {
       description = "Read this config file instead of the default ones.")
   Path config;
 
-  @Option(
-      names = "--engine-url",
-      scope = ScopeType.INHERIT,
-      paramLabel = "URL",
-      description = "oVirt engine, e.g. https://engine.example.com (env DISKFERRY_ENGINE_URL).")
-  String engineUrl;
-
-  @Option(
-      names = "--username",
-      scope = ScopeType.INHERIT,
-      paramLabel = "USER",
-      description = "Engine user, e.g. admin@internal (env DISKFERRY_USERNAME).")
-  String username;
-
-  @Option(
-      names = "--password-file",
-      scope = ScopeType.INHERIT,
-      paramLabel = "FILE",
-      description =
-          "Read the password from the first line of FILE; else DISKFERRY_PASSWORD, the profile,"
-              + " or a prompt on a terminal.")
-  Path passwordFile;
-
-  @Option(
-      names = {"--cafile", "--cacert"},
-      scope = ScopeType.INHERIT,
-      paramLabel = "FILE",
-      description =
-          "CA bundle (PEM) for the engine and imageio, or for Keystone and Glance instead of the"
-              + " cloud's cacert (env DISKFERRY_CAFILE).")
-  Path cafile;
-
-  @Option(
-      names = "--cloud",
-      scope = ScopeType.INHERIT,
-      paramLabel = "NAME",
-      description =
-          "An OpenStack cloud from clouds.yaml (env OS_CLOUD; 'envvars' = the OS_* variables):"
-              + " selects the Glance backend.")
-  String cloud;
-
-  @Option(
-      names = "--timeout",
-      scope = ScopeType.INHERIT,
-      paramLabel = "SECONDS",
-      description =
-          "Give up on a connection that cannot be made, or a server that sends nothing, after"
-              + " SECONDS (default: 10 to connect, 60 for an answer); a dropped data request is"
-              + " still retried.")
-  Integer timeout;
-
-  @Option(
-      names = "--insecure",
-      scope = ScopeType.INHERIT,
-      description = "Do not verify TLS certificates (not recommended).")
-  boolean insecure;
-
-  @Option(
-      names = {"-o", "--output"},
-      scope = ScopeType.INHERIT,
-      paramLabel = "FORMAT",
-      description = "Result format on stdout: ${COMPLETION-CANDIDATES} (default: text).")
-  OutputFormat output = OutputFormat.text;
-
-  @Option(
-      names = {"-q", "--quiet"},
-      scope = ScopeType.INHERIT,
-      description = "Print less on stderr: no progress.")
-  boolean quiet;
-
-  @Option(
-      names = {"-v", "--verbose"},
-      scope = ScopeType.INHERIT,
-      description = "Print more on stderr; -vv also logs HTTP requests (never secrets).")
-  boolean[] verbose = new boolean[0];
-
-  @Option(
-      names = "--log-file",
-      scope = ScopeType.INHERIT,
-      paramLabel = "FILE",
-      description = "Append the log to FILE as well.")
-  Path logFile;
-
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   /** The whole command tree, as help, completion scripts and man pages show it. */
@@ -183,9 +104,19 @@ public final class DiskferryCommand implements Runnable {
   /** The root with the named subcommands only. */
   static picocli.CommandLine commandLine(DiskferryCommand root, List<String> names) {
     picocli.CommandLine cmd = new picocli.CommandLine(root);
+    if (names.isEmpty()) {
+      return cmd;
+    }
+    // The connection and output options that may come before the command name. Added here, not
+    // with @Mixin, so that a bare --version reads no annotation types it does not need (each
+    // one costs a dynamic proxy class in every run, which no class-data archive keeps).
+    CommandSpec rootSpec = cmd.getCommandSpec();
+    rootSpec.addMixin("connection", CommandSpec.forAnnotatedObject(new ConnectionOptions()));
+    rootSpec.addMixin("output", CommandSpec.forAnnotatedObject(new OutputOptions()));
     for (String name : names) {
       cmd.addSubcommand(name, newSubcommand(name));
     }
+    OptionTypes.register(cmd);
     return cmd;
   }
 

@@ -1,9 +1,9 @@
 package org.diskferry.cli;
 
 import java.nio.file.Path;
-import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.TransferRequest;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -11,7 +11,6 @@ import picocli.CommandLine.Parameters;
 /** {@code diskferry download DISK FILE}: save a disk to a local image. */
 @Command(
     name = "download",
-    mixinStandardHelpOptions = true,
     description = "Save a disk (id or name), or a Glance image with --cloud, to a local image.")
 final class DownloadCommand extends TransferCommand {
 
@@ -21,16 +20,26 @@ final class DownloadCommand extends TransferCommand {
   @Parameters(index = "1", paramLabel = "FILE", description = "The local file to write.")
   Path file;
 
-  @Option(
-      names = {"-f", "--format"},
-      paramLabel = "FORMAT",
-      completionCandidates = Candidates.ImageFormats.class,
-      description =
-          "Format of the local file: raw (sparse; the default) or qcow2 (compact, v3).")
-  String format;
+  @ArgGroup(validate = false, order = 3, heading = "%noVirt disk options:%n")
+  Disk ovirt = new Disk();
+
+  /** The options of a download from an oVirt disk. */
+  static final class Disk extends OvirtOptions {
+    @Option(
+        names = {"-f", "--format"},
+        paramLabel = "FORMAT",
+        description =
+            "Format of the local file: raw (sparse; the default) or qcow2 (compact, v3).")
+    OptionTypes.DiskFormat format;
+  }
 
   @Option(names = "--force", description = "Overwrite FILE if it exists.")
   boolean force;
+
+  @Override
+  OvirtOptions ovirt() {
+    return ovirt;
+  }
 
   @Override
   Path filePath() {
@@ -43,9 +52,6 @@ final class DownloadCommand extends TransferCommand {
     if (glance()) {
       return GlanceCommands.download(this);
     }
-    if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
-      throw DiskferryException.badInput("--format must be raw or qcow2, not '" + format + "'");
-    }
     org.diskferry.transfer.LocalImage.checkTarget(file.toAbsolutePath(), force);
     TransferRequest req =
         new TransferRequest(
@@ -54,13 +60,13 @@ final class DownloadCommand extends TransferCommand {
             disk,
             null,
             null,
-            format == null ? "raw" : format,
+            ovirt.format == null ? "raw" : ovirt.format.wire(),
             false,
             null,
             checkedWorkers(),
             checkedBufferSize(),
-            host,
-            useProxy,
+            ovirt.host,
+            ovirt.useProxy,
             null,
             null,
             force,

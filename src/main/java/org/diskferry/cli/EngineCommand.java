@@ -15,12 +15,22 @@ import org.diskferry.http.TlsOptions;
 import org.diskferry.ovirt.EngineClient;
 import org.diskferry.ovirt.OvirtBackend;
 import org.diskferry.transfer.TransferListener;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.ParentCommand;
 
 /** Base of the commands that talk to an engine: connection, logging, output, listeners. */
 abstract class EngineCommand implements Callable<Integer> {
 
   @ParentCommand DiskferryCommand root;
+
+  @Mixin HelpOption help;
+
+  @Mixin ConnectionOptions connection;
+
+  @Mixin OutputOptions output;
+
+  /** The platform this run works on, chosen from the options before the command runs. */
+  Platform platform = Platform.OVIRT;
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -38,17 +48,17 @@ abstract class EngineCommand implements Callable<Integer> {
   }
 
   boolean json() {
-    return root.output == DiskferryCommand.OutputFormat.json;
+    return output.json();
   }
 
   int verbosity() {
-    return root.verbose.length;
+    return output.verbose.length;
   }
 
   /** Where diagnostics go: stderr with -v, and the log file if one is given. */
   Consumer<String> log(int level) {
     return msg -> {
-      if (verbosity() >= level && !root.quiet) {
+      if (verbosity() >= level && !output.quiet) {
         err().println("diskferry: " + msg);
       }
       cli().log(msg);
@@ -64,38 +74,33 @@ abstract class EngineCommand implements Callable<Integer> {
     return cli()
         .progress(
             new LoggedProgress(
-                ProgressRenderers.choose(err(), json(), root.quiet, verbosity() > 0, terminal),
+                ProgressRenderers.choose(err(), json(), output.quiet, verbosity() > 0, terminal),
                 cli()::log));
   }
 
   OkHttpClient http() {
-    if (root.insecure) {
+    if (connection.insecure) {
       cli().warn("--insecure: TLS certificates are NOT verified; anyone on the path can read"
           + " and change the data");
     }
     return HttpClientFactory.create(
-        new TlsOptions(root.cafile, root.insecure), verbosity() >= 2 ? log(2) : null, timeout());
+        new TlsOptions(connection.cafile, connection.insecure), verbosity() >= 2 ? log(2) : null,
+        timeout());
   }
 
-  /** {@code --timeout}, checked; null for the defaults. */
+  /** {@code --timeout} (range-checked by picocli); null for the defaults. */
   java.time.Duration timeout() {
-    if (root.timeout == null) {
-      return null;
-    }
-    if (root.timeout < 1 || root.timeout > 86_400) {
-      throw DiskferryException.badInput("--timeout must be between 1 and 86400 seconds");
-    }
-    return java.time.Duration.ofSeconds(root.timeout);
+    return connection.timeout == null ? null : java.time.Duration.ofSeconds(connection.timeout);
   }
 
   /** True when a cloud (--cloud, OS_CLOUD) selects the Glance backend. */
   boolean glance() {
-    return GlanceCommands.cloudName(this) != null;
+    return platform == Platform.GLANCE;
   }
 
   /** Logs in to the engine named by the options, environment or profile. */
   OvirtBackend connect() {
-    String url = root.engineUrl;
+    String url = connection.engine.url;
     if (url == null || url.isBlank()) {
       String from = cli().settings() == null ? "default" : cli().settings().sourceOf("engine_url");
       throw DiskferryException.badInput(
@@ -103,19 +108,19 @@ abstract class EngineCommand implements Callable<Integer> {
               ? "no engine: use --engine-url, DISKFERRY_ENGINE_URL or a profile (-c NAME)"
               : "engine_url is empty in " + from + "; set it there or use --engine-url");
     }
-    String user = root.username;
+    String user = connection.engine.username;
     if (user == null || user.isBlank()) {
       throw DiskferryException.badInput(
           "no user: use --username, DISKFERRY_USERNAME or a profile (-c NAME)");
     }
-    if (root.passwordFile != null) {
-      SecretFiles.warnIfShared(root.passwordFile, "a password", cli()::warn);
+    if (connection.engine.passwordFile != null) {
+      SecretFiles.warnIfShared(connection.engine.passwordFile, "a password", cli()::warn);
     }
     char[] password =
-        PasswordSource.resolve(root.passwordFile, cli().settings(), System.console(), user);
+        PasswordSource.resolve(connection.engine.passwordFile, cli().settings(), System.console(), user);
     OkHttpClient http = http();
     log(1).accept("contacting the engine at " + url + " as " + user + " (timeout "
-        + (root.timeout == null ? "10 s to connect, 60 s to answer" : root.timeout + " s") + ")");
+        + (connection.timeout == null ? "10 s to connect, 60 s to answer" : connection.timeout + " s") + ")");
     // The client keeps the password for a re-login after a 401 and wipes it on close.
     EngineClient engine = EngineClient.login(http, url, user, password);
     return new OvirtBackend(engine, http);

@@ -22,7 +22,6 @@ import org.diskferry.http.TlsOptions;
 import org.diskferry.transfer.Journal;
 import org.diskferry.transfer.JournalStore;
 import org.diskferry.transfer.TransferListener;
-import picocli.CommandLine.ParseResult;
 
 /**
  * The commands when {@code --cloud NAME} (or {@code OS_CLOUD}) selects the OpenStack Glance
@@ -33,50 +32,13 @@ final class GlanceCommands {
 
   private GlanceCommands() {}
 
-  /** Global options that only mean something to an oVirt engine. */
-  private static final List<String> OVIRT_GLOBAL = List.of("--engine-url", "--username",
-      "--password-file");
-
-  /** Command options that only mean something to oVirt. */
-  static final List<String> OVIRT_TRANSFER = List.of("--storage-domain", "--disk-id", "--format",
-      "--preallocated", "--description", "--timeout-policy", "--inactivity-timeout", "--workers",
-      "--host", "--use-proxy", "--cancel-on-interrupt", "--heartbeat", "--range-size");
-
-  /** Upload options that only mean something to Glance. */
-  static final List<String> GLANCE_UPLOAD = List.of("--disk-format", "--visibility", "--property",
-      "--keep-on-failure", "--import", "--force-disk-format");
-
   /** The selected cloud: --cloud (or DISKFERRY_CLOUD, the profile's cloud), else OS_CLOUD. */
   static String cloudName(EngineCommand c) {
-    String name = c.root.cloud;
+    String name = c.connection.openstack.cloud;
     if (name == null || name.isBlank()) {
       name = c.cli().env.get("OS_CLOUD");
     }
     return name == null || name.isBlank() ? null : name;
-  }
-
-  private static boolean given(EngineCommand c, String option) {
-    ParseResult sub = c.spec.commandLine().getParseResult();
-    ParseResult top = c.root.spec.commandLine().getParseResult();
-    return (sub != null && sub.hasMatchedOption(option))
-        || (top != null && top.hasMatchedOption(option));
-  }
-
-  /** Usage errors for options of the other backend. */
-  static void checkOptions(EngineCommand c, boolean glance, List<String> own, List<String> other) {
-    for (String o : glance ? concat(OVIRT_GLOBAL, other) : own) {
-      if (c.spec.findOption(o) != null && given(c, o)) {
-        throw DiskferryException.badInput(glance
-            ? o + " is an oVirt option; it cannot be used with --cloud " + cloudName(c)
-            : o + " is a Glance option; select a cloud with --cloud NAME (or OS_CLOUD)");
-      }
-    }
-  }
-
-  private static List<String> concat(List<String> a, List<String> b) {
-    List<String> out = new ArrayList<>(a);
-    out.addAll(b);
-    return out;
   }
 
   /** Session of one command: the cloud and an authenticated client. */
@@ -85,10 +47,10 @@ final class GlanceCommands {
   static Session connect(EngineCommand c) {
     String name = cloudName(c);
     CloudConfig cloud = CloudsYaml.fromEnvironment(c.cli().env).resolve(name, c.cli()::warn);
-    boolean insecure = c.root.insecure || !cloud.verify();
-    Path ca = c.root.cafile != null ? c.root.cafile : cloud.cacert();
+    boolean insecure = c.connection.insecure || !cloud.verify();
+    Path ca = c.connection.cafile != null ? c.connection.cafile : cloud.cacert();
     if (insecure) {
-      c.cli().warn((c.root.insecure ? "--insecure" : "verify: false in cloud '" + name + "'")
+      c.cli().warn((c.connection.insecure ? "--insecure" : "verify: false in cloud '" + name + "'")
           + ": TLS certificates are NOT verified; anyone on the path can read and change the"
           + " data");
     }
@@ -97,44 +59,30 @@ final class GlanceCommands {
         c.timeout());
     c.log(1).accept("contacting cloud '" + name + "' at "
         + (cloud.imageEndpointOverride() != null ? cloud.imageEndpointOverride() : cloud.authUrl())
-        + " (timeout " + (c.root.timeout == null ? "10 s to connect, 60 s to answer"
-            : c.root.timeout + " s") + ")");
+        + " (timeout " + (c.connection.timeout == null ? "10 s to connect, 60 s to answer"
+            : c.connection.timeout + " s") + ")");
     return new Session(cloud, GlanceClient.connect(http, cloud));
   }
 
   // ------------------------------------------------------------------------------------ upload
 
   static int upload(UploadCommand u) {
-    checkOptions(u, true, GLANCE_UPLOAD, OVIRT_TRANSFER);
-    if (u.visibility != null && !List.of("public", "community", "shared", "private")
-        .contains(u.visibility)) {
-      throw DiskferryException.badInput(
-          "--visibility must be public, community, shared or private, not '" + u.visibility + "'");
+    Map<String, String> props = u.image.properties;
+    if (props.containsKey("")) {
+      throw DiskferryException.badInput("--property wants KEY=VALUE, not '=" + props.get("") + "'");
     }
-    Map<String, String> props = new LinkedHashMap<>();
-    for (String p : u.properties) {
-      int eq = p.indexOf('=');
-      if (eq <= 0) {
-        throw DiskferryException.badInput("--property wants KEY=VALUE, not '" + p + "'");
-      }
-      props.put(p.substring(0, eq), p.substring(eq + 1));
-    }
-    String format = u.diskFormat;
-    if (format != null && !GlanceUpload.DISK_FORMATS.contains(format)) {
-      throw DiskferryException.badInput("--disk-format " + format + " is not a Glance disk format"
-          + " (raw, qcow2, vmdk, vdi, vhd, vhdx, iso, ploop, ami, ari, aki)");
-    }
-    if (u.forceDiskFormat && format == null) {
+    String format = OptionTypes.wire(u.image.diskFormat);
+    if (u.image.forceDiskFormat && format == null) {
       throw DiskferryException.badInput("--force-disk-format needs --disk-format");
     }
     GlanceUpload.checkProperties(props);
     // Bad input fails before logging in and creates nothing.
-    format = GlanceUpload.diskFormatFor(u.file, format, u.forceDiskFormat);
+    format = GlanceUpload.diskFormatFor(u.file, format, u.image.forceDiskFormat);
     TransferListener listener = u.listener();
     GlanceUpload.Spec spec = new GlanceUpload.Spec(
         u.file, u.name != null ? u.name : UploadCommand.defaultName(u.file), format,
-        u.visibility, props, u.useImport, u.keepOnFailure, u.retries,
-        bufferSize(u, UPLOAD_BUFFERS, listener));
+        OptionTypes.wire(u.image.visibility), props, u.image.useImport, u.image.keepOnFailure,
+        u.retries, bufferSize(u, UPLOAD_BUFFERS, listener));
     Session s = connect(u);
     GlanceUpload flow = new GlanceUpload(s.glance(), listener);
     if (u.cli().signals) {
@@ -164,7 +112,6 @@ final class GlanceCommands {
   // ---------------------------------------------------------------------------------- download
 
   static int download(DownloadCommand d) {
-    checkOptions(d, true, List.of(), OVIRT_TRANSFER);
     org.diskferry.transfer.LocalImage.checkTarget(d.file.toAbsolutePath(), d.force);
     return runDownload(d, dl -> dl.force(d.force).run(d.disk, d.file));
   }
@@ -174,7 +121,7 @@ final class GlanceCommands {
     Session s = connect(c);
     GlanceDownload flow = new GlanceDownload(
         s.glance(), listener, JournalStore.fromEnvironment(c.cli().env), s.cloud().name())
-        .retries(c.retryPolicyChecked(), c.retryDelayMillis)
+        .retries(c.retries, c.retryDelayMillis)
         .bufferSize(bufferSize(c, DOWNLOAD_BUFFERS, listener));
     if (c.cli().signals) {
       Signals.install(
@@ -280,19 +227,16 @@ final class GlanceCommands {
    */
   static int resume(ResumeCommand r, List<Journal> todo, boolean keepGoing) {
     String selected = cloudName(r);
-    if (selected != null) {
-      checkOptions(r, true, List.of(), OVIRT_TRANSFER);
-    }
     if (todo.isEmpty()) {
       r.out().println("nothing to resume");
       return 0;
     }
     int worst = 0;
-    String before = r.root.cloud;
+    String before = r.connection.openstack.cloud;
     try {
       for (Journal j : todo) {
         // The journal knows its cloud.
-        r.root.cloud = selected != null ? before : cloudOf(j);
+        r.connection.openstack.cloud = selected != null ? before : cloudOf(j);
         try {
           runDownload(r, dl -> dl.force(r.force).resume(j));
         } catch (DiskferryException e) {
@@ -304,7 +248,7 @@ final class GlanceCommands {
         }
       }
     } finally {
-      r.root.cloud = before;
+      r.connection.openstack.cloud = before;
     }
     return worst;
   }

@@ -12,7 +12,6 @@ import picocli.CommandLine.Command;
 /** {@code diskferry list}: the engine's disks. */
 @Command(
     name = "list",
-    mixinStandardHelpOptions = true,
     description = "List disks (or Glance images with --cloud) with id, name, status, size and format.")
 final class ListCommand extends EngineCommand {
 

@@ -15,7 +15,6 @@ import picocli.CommandLine.Parameters;
 /** {@code diskferry resume TRANSFER_ID|--all}: continue interrupted transfers from their journal. */
 @Command(
     name = "resume",
-    mixinStandardHelpOptions = true,
     description = {
       "Continue an interrupted upload or download where it stopped, from its journal in"
           + " $XDG_STATE_HOME/diskferry/.",
@@ -37,6 +36,14 @@ final class ResumeCommand extends TransferCommand {
 
   @Option(names = "--force", description = "Download: overwrite the target file if it exists.")
   boolean force;
+
+  @ArgGroup(validate = false, order = 3, heading = "%noVirt disk options:%n")
+  OvirtOptions ovirt = new OvirtOptions();
+
+  @Override
+  OvirtOptions ovirt() {
+    return ovirt;
+  }
 
   private Path current;
 
@@ -67,13 +74,13 @@ final class ResumeCommand extends TransferCommand {
   private int resumeAll(JournalStore store) {
     JournalStore.Listing local = store.listing();
     String cloud = glance() ? GlanceCommands.cloudName(this) : null;
-    List<Journal> ovirt = new ArrayList<>();
+    List<Journal> ovirtJournals = new ArrayList<>();
     List<Journal> glanceJournals = new ArrayList<>();
     int worst = 0;
     for (Journal j : local.journals()) {
       if (!GlanceCommands.isGlance(j)) {
         if (cloud == null) {
-          ovirt.add(j);
+          ovirtJournals.add(j);
         } else {
           worst = Math.max(worst, skip(j, "it is an oVirt transfer of " + j.endpoint() + ", and --cloud "
               + cloud + " selects Glance"));
@@ -89,13 +96,13 @@ final class ResumeCommand extends TransferCommand {
       cli().error("cannot read journal " + u + "; it is kept, fix or remove it");
       worst = Math.max(worst, 1);
     }
-    if (ovirt.isEmpty() && glanceJournals.isEmpty()) {
+    if (ovirtJournals.isEmpty() && glanceJournals.isEmpty()) {
       if (worst == 0) {
         out().println("nothing to resume");
       }
       return worst;
     }
-    for (Journal j : ovirt) {
+    for (Journal j : ovirtJournals) {
       current = Path.of(j.localPath());
       try {
         execute(o -> o.resume(j.transferId(), request(j)));
@@ -121,7 +128,7 @@ final class ResumeCommand extends TransferCommand {
     current = Path.of(j.localPath());
     return new TransferRequest(
         j.direction(), current, j.diskId(), null, null, null, false, null,
-        checkedWorkers(), checkedBufferSize(), host, useProxy, null, null, force,
+        checkedWorkers(), checkedBufferSize(), ovirt.host, ovirt.useProxy, null, null, force,
         heartbeat(), checkedRangeSize());
   }
 

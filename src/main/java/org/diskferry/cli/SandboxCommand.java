@@ -18,13 +18,13 @@ import org.diskferry.sandbox.Sandbox;
 import org.diskferry.sandbox.SandboxConfig;
 import org.diskferry.sandbox.VmSpec;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /** {@code diskferry sandbox}: a local oVirt-compatible endpoint for trying and testing. */
 @Command(
     name = "sandbox",
-    mixinStandardHelpOptions = true,
     description = {
       "Run a local oVirt-compatible endpoint (engine API subset and imageio data plane) that"
           + " stores disks as files, for trying diskferry and for tests.",
@@ -44,10 +44,13 @@ final class SandboxCommand implements Callable<Integer> {
 
   @ParentCommand DiskferryCommand root;
 
+  @Mixin HelpOption help;
+
   @Option(
       names = "--port",
       paramLabel = "N",
       defaultValue = "0",
+      converter = OptionTypes.Port.class,
       description = "Engine port on 127.0.0.1 (0 picks a free one; default ${DEFAULT-VALUE}).")
   int port;
 
@@ -95,9 +98,6 @@ final class SandboxCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Cli cli = root.cli;
-    if (port < 0 || port > 65535) {
-      throw DiskferryException.badInput("--port must be between 0 and 65535");
-    }
     List<VmSpec> vmSpecs = new ArrayList<>();
     for (String v : vms) {
       try {

@@ -21,7 +21,6 @@ import picocli.CommandLine.Parameters;
  */
 @Command(
     name = "status",
-    mixinStandardHelpOptions = true,
     description =
         "Show one transfer, or all transfers the engine knows and the local journals of"
             + " interrupted ones.")

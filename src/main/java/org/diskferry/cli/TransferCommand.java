@@ -3,7 +3,6 @@ package org.diskferry.cli;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.diskferry.cli.progress.ByteSizes;
-import org.diskferry.error.DiskferryException;
 import org.diskferry.ovirt.OvirtBackend;
 import org.diskferry.transfer.Orchestrator;
 import org.diskferry.transfer.TransferListener;
@@ -15,34 +14,18 @@ import picocli.CommandLine.Option;
 abstract class TransferCommand extends EngineCommand {
 
   @Option(
-      names = "--workers",
-      paramLabel = "N",
-      description = "Parallel connections, 1-16 (default ${DEFAULT-VALUE}; capped by the server).",
-      defaultValue = "4")
-  int workers;
-
-  @Option(
       names = "--buffer-size",
       paramLabel = "SIZE",
-      description = "Buffer per connection, e.g. 4M or 8MiB (default ${DEFAULT-VALUE}).",
+      converter = OptionTypes.BufferSize.class,
+      description = "Buffer per connection, 64K to 64M, e.g. 4M or 8MiB (default ${DEFAULT-VALUE}).",
       defaultValue = "4M")
-  String bufferSize;
-
-  @Option(
-      names = "--host",
-      paramLabel = "ID|NAME",
-      description = "Run the transfer on this host (default: the engine chooses).")
-  String host;
-
-  @Option(
-      names = "--use-proxy",
-      description = "Send data through the engine's imageio proxy instead of the host.")
-  boolean useProxy;
+  long bufferSize;
 
   @Option(
       names = "--retries",
       paramLabel = "N",
       defaultValue = "5",
+      converter = OptionTypes.Retries.class,
       description =
           "Tries again a range that failed transiently (dropped connection, timeout, 5xx) up to"
               + " N times, with growing delays (default ${DEFAULT-VALUE}; 0 turns retries off).")
@@ -53,91 +36,90 @@ abstract class TransferCommand extends EngineCommand {
       paramLabel = "MILLIS",
       hidden = true,
       defaultValue = "500",
+      converter = OptionTypes.NotNegative.class,
       description = "Delay before the first retry; it doubles up to 15 s.")
-  long retryDelayMillis;
+  int retryDelayMillis;
 
-  @Option(
-      names = "--verify",
-      description =
-          "After the data moved, compare the server's checksum of the disk (imageio's blkhash:"
-              + " blake2b over 4 MiB blocks) with the local one; a mismatch fails the transfer.")
-  boolean verify;
+  /** The options of a transfer that only oVirt takes, in the command's oVirt group. */
+  static class OvirtOptions implements Platform.OvirtOnly {
+    @Option(
+        names = "--workers",
+        paramLabel = "N",
+        converter = OptionTypes.Workers.class,
+        description = "Parallel connections, 1-16 (default ${DEFAULT-VALUE}; capped by the server).",
+        defaultValue = "4")
+    int workers;
 
-  @Option(
-      names = "--cancel-on-interrupt",
-      description =
-          "On SIGINT/SIGTERM or when retries run out, cancel the transfer (an upload's disk is"
-              + " removed) instead of suspending it for 'diskferry resume'.")
-  boolean cancelOnInterrupt;
+    @Option(
+        names = "--host",
+        paramLabel = "ID|NAME",
+        description = "Run the transfer on this host (default: the engine chooses).")
+    String host;
 
-  @Option(
-      names = "--heartbeat",
-      paramLabel = "SECONDS",
-      hidden = true,
-      defaultValue = "60",
-      description = "Seconds between extend calls while the transfer runs.")
-  double heartbeatSeconds;
+    @Option(
+        names = "--use-proxy",
+        description = "Send data through the engine's imageio proxy instead of the host.")
+    boolean useProxy;
 
-  @Option(
-      names = "--range-size",
-      paramLabel = "SIZE",
-      hidden = true,
-      defaultValue = "64M",
-      description = "Bytes per range, the unit of work.")
-  String rangeSize;
+    @Option(
+        names = "--verify",
+        description =
+            "After the data moved, compare the server's checksum of the disk (imageio's blkhash:"
+                + " blake2b over 4 MiB blocks) with the local one; a mismatch fails the transfer.")
+    boolean verify;
+
+    @Option(
+        names = "--cancel-on-interrupt",
+        description =
+            "On SIGINT/SIGTERM or when retries run out, cancel the transfer (an upload's disk is"
+                + " removed) instead of suspending it for 'diskferry resume'.")
+    boolean cancelOnInterrupt;
+
+    @Option(
+        names = "--heartbeat",
+        paramLabel = "SECONDS",
+        hidden = true,
+        defaultValue = "60",
+        description = "Seconds between extend calls while the transfer runs.")
+    double heartbeatSeconds;
+
+    @Option(
+        names = "--range-size",
+        paramLabel = "SIZE",
+        hidden = true,
+        defaultValue = "64M",
+        converter = OptionTypes.RangeSize.class,
+        description = "Bytes per range, the unit of work.")
+    long rangeSize;
+  }
+
+  /** The command's oVirt group. */
+  abstract OvirtOptions ovirt();
 
   /** How long a second signal waits for the open transfer to end before the process ends. */
   static final java.time.Duration STOP_DEADLINE = java.time.Duration.ofSeconds(10);
 
   int checkedWorkers() {
-    if (workers < 1 || workers > 16) {
-      throw DiskferryException.badInput("--workers must be between 1 and 16, not " + workers);
-    }
-    return workers;
+    return ovirt().workers;
   }
 
   int checkedBufferSize() {
-    long b = size("--buffer-size", bufferSize);
-    if (b < 64 << 10 || b > 64 << 20) {
-      throw DiskferryException.badInput("--buffer-size must be between 64K and 64M");
-    }
-    return (int) b;
+    return (int) bufferSize;
   }
 
   long checkedRangeSize() {
-    long r = size("--range-size", rangeSize);
-    if (r < 4096) {
-      throw DiskferryException.badInput("--range-size must be at least 4K");
-    }
-    return r;
+    return ovirt().rangeSize;
   }
 
   org.diskferry.transfer.RetryPolicy retryPolicy() {
-    if (retries < 0 || retries > 100) {
-      throw DiskferryException.badInput("--retries must be between 0 and 100");
-    }
-    java.time.Duration first = java.time.Duration.ofMillis(Math.max(0, retryDelayMillis));
+    java.time.Duration first = java.time.Duration.ofMillis(retryDelayMillis);
     java.time.Duration max = java.time.Duration.ofSeconds(15);
     return new org.diskferry.transfer.RetryPolicy(
         retries + 1, Math.max(retries, 100), first, first.compareTo(max) > 0 ? first : max);
   }
 
-  /** --retries, checked. */
-  int retryPolicyChecked() {
-    retryPolicy();
-    return retries;
-  }
-
   java.time.Duration heartbeat() {
-    return java.time.Duration.ofMillis((long) (heartbeatSeconds * 1000));
-  }
-
-  private static long size(String option, String text) {
-    try {
-      return ByteSizes.parse(text);
-    } catch (IllegalArgumentException e) {
-      throw DiskferryException.badInput(option + ": " + e.getMessage());
-    }
+    return java.time.Duration.ofMillis((long) (ovirt().heartbeatSeconds * 1000));
   }
 
   /** Runs the request with signal handling, prints the result, returns the exit code. */
@@ -156,8 +138,8 @@ abstract class TransferCommand extends EngineCommand {
               listener,
               retryPolicy(),
               org.diskferry.transfer.JournalStore.fromEnvironment(cli().env),
-              cancelOnInterrupt)
-              .verifyChecksums(verify);
+              ovirt().cancelOnInterrupt)
+              .verifyChecksums(ovirt().verify);
       if (cli().signals) {
         Signals.install(
             sig -> orchestrator.interrupt("interrupted by " + sig),

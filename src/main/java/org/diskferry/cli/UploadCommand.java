@@ -1,9 +1,12 @@
 package org.diskferry.cli;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.diskferry.error.DiskferryException;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.TransferRequest;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -11,7 +14,6 @@ import picocli.CommandLine.Parameters;
 /** {@code diskferry upload FILE}: create a disk (or fill an existing one) from a local image. */
 @Command(
     name = "upload",
-    mixinStandardHelpOptions = true,
     description = "Create a disk (or fill an existing one) from a local image.")
 final class UploadCommand extends TransferCommand {
 
@@ -22,89 +24,106 @@ final class UploadCommand extends TransferCommand {
   Path file;
 
   @Option(
-      names = {"-s", "--storage-domain"},
-      paramLabel = "NAME",
-      description = "Storage domain of the new disk (env DISKFERRY_STORAGE_DOMAIN).")
-  String storageDomain;
-
-  @Option(
       names = "--name",
       paramLabel = "NAME",
-      description = "Name of the new disk (default: the file name without extension).")
+      description = "Name of the new disk or image (default: the file name without extension).")
   String name;
 
-  @Option(
-      names = "--disk-id",
-      paramLabel = "UUID",
-      description = "Fill this existing disk instead of creating one.")
-  String diskId;
+  @ArgGroup(validate = false, order = 3, heading = "%noVirt disk options:%n")
+  Disk disk = new Disk();
 
-  @Option(
-      names = {"-f", "--format"},
-      paramLabel = "FORMAT",
-      completionCandidates = Candidates.ImageFormats.class,
-      description = "Format of the new disk: raw or qcow2 (default: the image's).")
-  String format;
+  @ArgGroup(validate = false, order = 4, heading = "%nGlance image options (--cloud):%n")
+  Image image = new Image();
 
-  @Option(names = "--preallocated", description = "Create the new disk fully allocated.")
-  boolean preallocated;
+  /** The options of a new or existing oVirt disk and its transfer. */
+  static final class Disk extends OvirtOptions {
+    @Option(
+        names = {"-s", "--storage-domain"},
+        paramLabel = "NAME",
+        description = "Storage domain of the new disk (env DISKFERRY_STORAGE_DOMAIN).")
+    String storageDomain;
 
-  @Option(names = "--description", paramLabel = "TEXT", description = "Description of the new disk.")
-  String description;
+    @Option(
+        names = "--disk-id",
+        paramLabel = "UUID",
+        description = "Fill this existing disk instead of creating one.")
+    String diskId;
 
-  @Option(
-      names = "--timeout-policy",
-      paramLabel = "POLICY",
-      completionCandidates = Candidates.TimeoutPolicies.class,
-      description = "What the engine does with an idle transfer: legacy, pause or cancel.")
-  String timeoutPolicy;
+    @Option(
+        names = {"-f", "--format"},
+        paramLabel = "FORMAT",
+        description = "Format of the new disk: ${COMPLETION-CANDIDATES} (default: the image's).")
+    OptionTypes.DiskFormat format;
 
-  @Option(
-      names = "--inactivity-timeout",
-      paramLabel = "SECONDS",
-      description = "Seconds of inactivity before the engine acts (default: the engine's).")
-  Integer inactivityTimeout;
+    @Option(names = "--preallocated", description = "Create the new disk fully allocated.")
+    boolean preallocated;
 
-  @Option(
-      names = "--disk-format",
-      paramLabel = "FORMAT",
-      completionCandidates = Candidates.GlanceDiskFormats.class,
-      description =
-          "Glance: the image's disk_format (default: detected from the file: raw, qcow2, vmdk,"
-              + " vdi, vhd, vhdx, iso, ploop).")
-  String diskFormat;
+    @Option(
+        names = "--description",
+        paramLabel = "TEXT",
+        description = "Description of the new disk.")
+    String description;
 
-  @Option(
-      names = "--force-disk-format",
-      description =
-          "Glance: publish the image with --disk-format even where the file's contents say"
-              + " otherwise (raw data as qcow2, a qcow2 image as raw, ...).")
-  boolean forceDiskFormat;
+    @Option(
+        names = "--timeout-policy",
+        paramLabel = "POLICY",
+        description = "What the engine does with an idle transfer: ${COMPLETION-CANDIDATES}.")
+    OptionTypes.TimeoutPolicy timeoutPolicy;
 
-  @Option(
-      names = "--visibility",
-      paramLabel = "VISIBILITY",
-      completionCandidates = Candidates.Visibilities.class,
-      description = "Glance: public, community, shared or private (default: the cloud's).")
-  String visibility;
+    @Option(
+        names = "--inactivity-timeout",
+        paramLabel = "SECONDS",
+        converter = OptionTypes.NotNegative.class,
+        description = "Seconds of inactivity before the engine acts (default: the engine's).")
+    Integer inactivityTimeout;
+  }
 
-  @Option(
-      names = "--property",
-      paramLabel = "KEY=VALUE",
-      description = "Glance: an image property; repeat for more.")
-  java.util.List<String> properties = new java.util.ArrayList<>();
+  /** The options of a new Glance image. */
+  static final class Image implements Platform.GlanceOnly {
+    @Option(
+        names = "--disk-format",
+        paramLabel = "FORMAT",
+        description =
+            "The image's disk_format: ${COMPLETION-CANDIDATES} (default: detected from the"
+                + " file).")
+    OptionTypes.GlanceDiskFormat diskFormat;
 
-  @Option(
-      names = "--keep-on-failure",
-      description = "Glance: keep the unfinished image when the upload fails or is interrupted.")
-  boolean keepOnFailure;
+    @Option(
+        names = "--visibility",
+        paramLabel = "VISIBILITY",
+        description = "Who can see the image: ${COMPLETION-CANDIDATES} (default: the cloud's).")
+    OptionTypes.Visibility visibility;
 
-  @Option(
-      names = "--import",
-      description =
-          "Glance: stage the data and import it (glance-direct) instead of a direct upload; a"
-              + " failed staging is retried against the staging area.")
-  boolean useImport;
+    @Option(
+        names = "--property",
+        paramLabel = "KEY=VALUE",
+        description = "An image property; repeat for more.")
+    Map<String, String> properties = new LinkedHashMap<>();
+
+    @Option(
+        names = "--force-disk-format",
+        description =
+            "Publish the image with --disk-format even where the file's contents say otherwise"
+                + " (raw data as qcow2, a qcow2 image as raw, ...).")
+    boolean forceDiskFormat;
+
+    @Option(
+        names = "--keep-on-failure",
+        description = "Keep the unfinished image when the upload fails or is interrupted.")
+    boolean keepOnFailure;
+
+    @Option(
+        names = "--import",
+        description =
+            "Stage the data and import it (glance-direct) instead of a direct upload; a failed"
+                + " staging is retried against the staging area.")
+    boolean useImport;
+  }
+
+  @Override
+  OvirtOptions ovirt() {
+    return disk;
+  }
 
   @Override
   Path filePath() {
@@ -118,37 +137,26 @@ final class UploadCommand extends TransferCommand {
     if (glance()) {
       return GlanceCommands.upload(this);
     }
-    GlanceCommands.checkOptions(this, false, GlanceCommands.GLANCE_UPLOAD, null);
-    if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
-      throw DiskferryException.badInput("--format must be raw or qcow2, not '" + format + "'");
-    }
-    if (timeoutPolicy != null && !timeoutPolicy.matches("legacy|pause|cancel")) {
-      throw DiskferryException.badInput(
-          "--timeout-policy must be legacy, pause or cancel, not '" + timeoutPolicy + "'");
-    }
-    if (inactivityTimeout != null && inactivityTimeout < 0) {
-      throw DiskferryException.badInput("--inactivity-timeout must be 0 or more seconds");
-    }
-    if (diskId != null && !org.diskferry.ovirt.OvirtBackend.isUuid(diskId)) {
-      throw DiskferryException.badInput("--disk-id must be a UUID, not '" + diskId + "'");
+    if (disk.diskId != null && !org.diskferry.ovirt.OvirtBackend.isUuid(disk.diskId)) {
+      throw DiskferryException.badInput("--disk-id must be a UUID, not '" + disk.diskId + "'");
     }
     String diskName = name != null ? name : defaultName(file);
     TransferRequest req =
         new TransferRequest(
             Direction.UPLOAD,
             file,
-            diskId,
-            storageDomain,
+            disk.diskId,
+            disk.storageDomain,
             diskName,
-            format,
-            preallocated,
-            description,
+            OptionTypes.wire(disk.format),
+            disk.preallocated,
+            disk.description,
             checkedWorkers(),
             checkedBufferSize(),
-            host,
-            useProxy,
-            timeoutPolicy,
-            inactivityTimeout,
+            disk.host,
+            disk.useProxy,
+            OptionTypes.wire(disk.timeoutPolicy),
+            disk.inactivityTimeout,
             false,
             heartbeat(),
             checkedRangeSize());
@@ -156,7 +164,8 @@ final class UploadCommand extends TransferCommand {
     // A file named like qcow2 (or vmdk, ...) that holds no such header is damaged, or raw by
     // mistake: only -f raw says the user means its bytes as they are.
     org.diskferry.image.ImageInspector.inspectUpload(
-        file, "raw".equals(format), "upload it with --format raw (or rename it)");
+        file, disk.format == OptionTypes.DiskFormat.RAW,
+        "upload it with --format raw (or rename it)");
     return transfer(req);
   }
 

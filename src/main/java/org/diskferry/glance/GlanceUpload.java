@@ -20,10 +20,6 @@ import org.diskferry.transfer.TransferListener;
  */
 public final class GlanceUpload {
 
-  /** The disk formats Glance accepts (its default {@code disk_formats}). */
-  public static final Set<String> DISK_FORMATS =
-      Set.of("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop");
-
   /**
    * What to upload.
    *

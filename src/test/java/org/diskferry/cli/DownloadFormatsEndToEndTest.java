@@ -291,6 +291,8 @@ class DownloadFormatsEndToEndTest {
   void anUnknownDownloadFormatIsBadInput() {
     Result r = fx.run("download", "whatever", dir.resolve("x.vmdk").toString(), "-f", "vmdk");
     assertThat(r.exit()).isEqualTo(2);
-    assertThat(r.err()).contains("diskferry: error: --format must be raw or qcow2, not 'vmdk'");
+    assertThat(r.err()).contains(
+        "diskferry: error: Invalid value for option '--format': expected one of raw, qcow2 but was"
+            + " 'vmdk'");
   }
 }

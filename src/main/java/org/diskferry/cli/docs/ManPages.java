@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -165,6 +166,9 @@ public final class ManPages {
       s.append(".RI [ options ]\n");
     }
     for (ArgGroupSpec g : c.argGroups()) {
+      if (!g.exclusive()) {
+        continue; // a section of the options, not a choice
+      }
       String alternatives =
           g.args().stream().map(ManPages::synopsisArg).collect(Collectors.joining(" | "));
       s.append(g.multiplicity().min() > 0 ? "( " : "[ ").append(alternatives);
@@ -206,22 +210,50 @@ public final class ManPages {
       p.append(".TP\n.I ").append(pp.paramLabel()).append('\n');
       paragraphs(p, pp.description());
     }
+    List<ArgGroupSpec> sections = new ArrayList<>();
+    for (ArgGroupSpec g : c.argGroups()) {
+      if (g.heading() != null && !g.heading().isBlank()) {
+        sections.add(g);
+      }
+    }
+    sections.sort(Comparator.comparingInt(ArgGroupSpec::order));
     for (OptionSpec o : own) {
-      p.append(".TP\n");
-      List<String> names = new ArrayList<>();
-      for (String n : o.names()) {
-        names.add("\\fB" + n.replace("-", "\\-") + "\\fR");
+      if (o.group() == null || !sections.contains(o.group())) {
+        option(p, o);
       }
-      p.append(String.join(", ", names));
-      if (CommandModel.takesValue(o)) {
-        p.append(" \\fI").append(o.paramLabel()).append("\\fR");
+    }
+    for (ArgGroupSpec g : sections) {
+      List<OptionSpec> in = own.stream().filter(o -> o.group() == g).toList();
+      if (in.isEmpty()) {
+        continue;
       }
-      p.append('\n');
-      paragraphs(p, o.description());
+      String title = g.heading().replace("%n", "").strip();
+      title = title.endsWith(":") ? title.substring(0, title.length() - 1) : title;
+      p.append(".SS \"").append(text(title).replace("\n", " ")).append("\"\n");
+      for (OptionSpec o : in) {
+        option(p, o);
+      }
     }
-    if (c.parent() != null) {
-      p.append(".PP\nThe global options of\n.BR diskferry (1)\napply too.\n");
+    List<String> inherited = CommandModel.options(c).stream().filter(OptionSpec::inherited)
+        .map(o -> "\\fB" + o.longestName().replace("-", "\\-") + "\\fR").toList();
+    if (c.parent() != null && !inherited.isEmpty()) {
+      p.append(".PP\nThe global options ").append(String.join(", ", inherited))
+          .append(" of\n.BR diskferry (1)\napply too.\n");
     }
+  }
+
+  private static void option(StringBuilder p, OptionSpec o) {
+    p.append(".TP\n");
+    List<String> names = new ArrayList<>();
+    for (String n : o.names()) {
+      names.add("\\fB" + n.replace("-", "\\-") + "\\fR");
+    }
+    p.append(String.join(", ", names));
+    if (CommandModel.takesValue(o)) {
+      p.append(" \\fI").append(o.paramLabel()).append("\\fR");
+    }
+    p.append('\n');
+    paragraphs(p, o.description());
   }
 
   private static void exitStatus(StringBuilder p, CommandSpec root) {
