@@ -211,7 +211,11 @@ class HelpfulErrorsTest {
     Result bad = run(env(), "--timeout", "0", "--engine-url", "https://127.0.0.1:1",
         "--username", "u", "list");
     assertThat(bad.code()).isEqualTo(2);
+    // Range-checked by picocli, worded like every other option's range.
     assertThat(bad.err().lines().toList())
-        .containsExactly("diskferry: error: --timeout must be between 1 and 86400 seconds");
+        .containsExactly(
+            "diskferry: error: Invalid value for option '--timeout': 0 is out of range: from 1 to"
+                + " 86400",
+            "Try 'diskferry --help' for more information.");
   }
 }
