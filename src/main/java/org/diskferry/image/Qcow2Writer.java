@@ -39,8 +39,23 @@ public final class Qcow2Writer {
   /** Indexes of the L2 tables that exist (those covering data), ascending. */
   private final long[] l2Tables;
   private final long dataClusters;
+  /** Guest cluster runs that read as zeros whatever the backing file holds: [first, count]. */
+  private final List<long[]> zeroRuns;
+  /** The backing file's name as the header records it, or null for a standalone image. */
+  private final String backingFile;
+  private final String backingFormat;
 
   private Qcow2Writer(long virtualSize, int clusterBits, List<Extent> extents) {
+    this(virtualSize, clusterBits, extents, List.of(), null, null);
+  }
+
+  private Qcow2Writer(
+      long virtualSize,
+      int clusterBits,
+      List<Extent> extents,
+      List<Extent> zeroed,
+      String backingFile,
+      String backingFormat) {
     if (clusterBits < 9 || clusterBits > 21) {
       throw new IllegalArgumentException("cluster bits " + clusterBits + " out of 9..21");
     }
@@ -79,16 +94,22 @@ public final class Qcow2Writer {
       count += last - first + 1;
     }
     this.dataClusters = count;
+    this.backingFile = backingFile;
+    this.backingFormat = backingFormat;
+    this.zeroRuns = zeroClusterRuns(zeroed, virtualSize, clusterBits);
 
-    List<Long> tables = new ArrayList<>();
-    for (long[] r : guestRuns) {
-      for (long t = r[0] / l2PerTable; t <= (r[0] + r[1] - 1) / l2PerTable; t++) {
-        if (tables.isEmpty() || tables.get(tables.size() - 1) < t) {
+    java.util.TreeSet<Long> tables = new java.util.TreeSet<>();
+    for (List<long[]> list : List.of(guestRuns, zeroRuns)) {
+      for (long[] r : list) {
+        for (long t = r[0] / l2PerTable; t <= (r[0] + r[1] - 1) / l2PerTable; t++) {
           tables.add(t);
         }
       }
     }
     this.l2Tables = tables.stream().mapToLong(Long::longValue).toArray();
+    if (headerBytes() > clusterSize) {
+      throw new IllegalArgumentException("the backing file name does not fit in the header");
+    }
 
     // The refcount structures cover every cluster of the file, themselves included.
     long refsPerBlock = clusterSize * 8 / (1 << REFCOUNT_ORDER);
@@ -248,11 +269,13 @@ public final class Qcow2Writer {
   }
 
   private ByteBuffer header() {
-    ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH + 8); // + the end-of-extensions marker
+    ByteBuffer ext = headerExtensions();
+    ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH + ext.remaining());
     h.putInt(Qcow2Header.MAGIC);
     h.putInt(3); // version
-    h.putLong(0); // backing file offset
-    h.putInt(0); // backing file size
+    byte[] name = backingName();
+    h.putLong(name.length == 0 ? 0 : HEADER_LENGTH + ext.remaining() - name.length);
+    h.putInt(name.length);
     h.putInt(clusterBits);
     h.putLong(virtualSize);
     h.putInt(0); // no encryption
@@ -267,8 +290,7 @@ public final class Qcow2Writer {
     h.putLong(0); // autoclear features
     h.putInt(REFCOUNT_ORDER);
     h.putInt(HEADER_LENGTH);
-    h.putInt(0); // end of header extensions
-    h.putInt(0);
+    h.put(ext);
     return h.flip();
   }
 
@@ -319,11 +341,123 @@ public final class Qcow2Writer {
           l2.putLong((int) ((g - first) * 8), host | COPIED);
         }
       }
+      putZeroClusters(l2, first, end);
       out.put(l2, l2Offset(t));
     }
   }
 
   private static long ceilDiv(long a, long b) {
     return (a + b - 1) / b;
+  }
+
+  // ---------------------------------------------------------------- backing files and zero clusters
+
+  /** qcow2's header extension that names the backing file's format. */
+  private static final int BACKING_FORMAT_EXTENSION = 0xE2792ACA;
+
+  /** An L2 entry's flag: the cluster reads as zeros (qcow2 v3), not from the backing file. */
+  private static final long ZERO_FLAG = 1L;
+
+  /**
+   * A layout for an image on top of a backing file (an incremental backup): the non-zero extents
+   * of {@code data} get host clusters, the extents of {@code zeroed} become zero clusters (they
+   * read as zeros, not from the backing file), and everything else reads through to {@code
+   * backingFile}. Data extents should cover whole clusters (a partly written cluster hides the
+   * rest of the backing file's cluster); zero extents mark only the clusters they cover whole.
+   *
+   * @param backingFile the name the header records, e.g. a path relative to this image's folder
+   * @param backingFormat e.g. {@code qcow2}
+   */
+  public static Qcow2Writer planOverlay(
+      long virtualSize,
+      List<Extent> data,
+      List<Extent> zeroed,
+      String backingFile,
+      String backingFormat) {
+    if (backingFile == null || backingFile.isEmpty() || backingFormat == null) {
+      throw new IllegalArgumentException("an overlay needs a backing file and its format");
+    }
+    return new Qcow2Writer(
+        virtualSize, DEFAULT_CLUSTER_BITS, data, zeroed, backingFile, backingFormat);
+  }
+
+  /** Clusters that read as zeros without holding data (in an overlay). */
+  public long zeroClusters() {
+    long n = 0;
+    for (long[] r : zeroRuns) {
+      n += r[1];
+    }
+    return n;
+  }
+
+  private static List<long[]> zeroClusterRuns(List<Extent> zeroed, long virtualSize, int bits) {
+    List<long[]> out = new ArrayList<>();
+    long size = 1L << bits;
+    for (Extent e : zeroed) {
+      long first = ceilDiv(e.start(), size);
+      long end = Math.min(e.end(), virtualSize);
+      // The last cluster of the image may be short: covering up to the image's end covers it.
+      long last = (end == virtualSize ? ceilDiv(end, size) : end / size) - 1;
+      if (last < first) {
+        continue;
+      }
+      long[] prev = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (prev != null && first < prev[0] + prev[1]) {
+        throw new IllegalArgumentException("zero extents out of order at " + e.start());
+      }
+      if (prev != null && first == prev[0] + prev[1]) {
+        prev[1] += last - first + 1;
+      } else {
+        out.add(new long[] {first, last - first + 1});
+      }
+    }
+    return out;
+  }
+
+  /** Marks the zero clusters among guest clusters {@code [first, end)} in their L2 table. */
+  private void putZeroClusters(ByteBuffer l2, long first, long end) {
+    for (long[] r : zeroRuns) {
+      for (long g = Math.max(first, r[0]); g < Math.min(end, r[0] + r[1]); g++) {
+        int at = (int) ((g - first) * 8);
+        if (l2.getLong(at) == 0) { // a data cluster wins
+          l2.putLong(at, ZERO_FLAG);
+        }
+      }
+    }
+  }
+
+  private byte[] backingName() {
+    return backingFile == null
+        ? new byte[0]
+        : backingFile.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The header extensions (the backing format, when there is a backing file), the end marker, and
+   * the backing file's name after them.
+   */
+  private ByteBuffer headerExtensions() {
+    byte[] name = backingName();
+    byte[] format =
+        backingFormat == null
+            ? new byte[0]
+            : backingFormat.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    int padded = (format.length + 7) & ~7;
+    ByteBuffer b =
+        ByteBuffer.allocate((format.length == 0 ? 0 : 8 + padded) + 8 + name.length);
+    if (format.length > 0) {
+      b.putInt(BACKING_FORMAT_EXTENSION);
+      b.putInt(format.length);
+      b.put(format);
+      b.position(b.position() + padded - format.length);
+    }
+    b.putInt(0); // end of header extensions
+    b.putInt(0);
+    b.put(name);
+    return b.flip();
+  }
+
+  private long headerBytes() {
+    return HEADER_LENGTH + (long) headerExtensions().remaining();
   }
 }
