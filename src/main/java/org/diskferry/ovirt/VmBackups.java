@@ -218,13 +218,18 @@ public final class VmBackups {
     return Optional.of(toBackup(parse(r.body(), action)));
   }
 
-  /** Polls (fast first, then backing off) until the backup is ready; fails if it fails or goes. */
-  public Backup waitReady(String vmId, String backupId, Duration timeout) {
+  /**
+   * Polls (fast first, then backing off) until the backup is ready; fails if it fails or goes.
+   *
+   * @param beforePoll runs before each poll; may throw to stop waiting (an interrupt)
+   */
+  public Backup waitReady(String vmId, String backupId, Duration timeout, Runnable beforePoll) {
     String[] last = {"unknown"};
     return Poll.until(
         timeout,
         () -> "backup " + backupId + " of VM " + vmId + " to be ready (phase: " + last[0] + ")",
         () -> {
+          beforePoll.run();
           Backup b =
               backup(vmId, backupId)
                   .orElseThrow(
