@@ -87,9 +87,12 @@ final class BackupCommand extends TransferCommand {
       throw DiskferryException.badInput(
           "--mode must be auto, full or incremental, not '" + mode + "'");
     }
-    if (verify || cancelOnInterrupt) {
+    if (verify) {
+      throw DiskferryException.badInput("--verify is not available for backups yet");
+    }
+    if (cancelOnInterrupt) {
       throw DiskferryException.badInput(
-          (verify ? "--verify" : "--cancel-on-interrupt") + " does not apply to backups");
+          "--cancel-on-interrupt does not apply to backups: a backup always ends its transfers");
     }
     if (inactivityTimeout < 0) {
       throw DiskferryException.badInput("--inactivity-timeout must not be negative");

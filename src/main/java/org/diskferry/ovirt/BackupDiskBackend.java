@@ -32,8 +32,9 @@ public final class BackupDiskBackend implements Backend {
   public TransferSession openDownload(
       TransferRequest req, TransferListener l, Consumer<TransferSession> created) {
     Disk disk = ovirt.engine().disk(req.disk());
+    String hostId = req.host() == null ? null : ovirt.engine().host(req.host()).id();
     l.phase("creating transfer");
-    ImageTransfer t = backups.createTransfer(disk.id(), backupId, req.inactivityTimeout());
+    ImageTransfer t = backups.createTransfer(disk.id(), backupId, hostId, req.inactivityTimeout());
     OvirtSession session = ovirt.attachDownload(t, disk, req, l);
     try {
       created.accept(session);

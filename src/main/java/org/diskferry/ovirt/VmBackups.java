@@ -300,11 +300,17 @@ public final class VmBackups {
   /**
    * Starts the download of one disk of a ready backup: {@code disk} + {@code backup}, format raw
    * (the NBD backend exporting the disk at the backup's point in time).
+   *
+   * @param hostId null to let the engine choose (for a running VM it always takes the VM's host)
    */
-  public ImageTransfer createTransfer(String diskId, String backupId, Integer inactivityTimeout) {
+  public ImageTransfer createTransfer(
+      String diskId, String backupId, String hostId, Integer inactivityTimeout) {
     ObjectNode body = Json.mapper().createObjectNode();
     body.putObject("disk").put("id", diskId);
     body.putObject("backup").put("id", backupId);
+    if (hostId != null) {
+      body.putObject("host").put("id", hostId);
+    }
     body.put("direction", "download");
     body.put("format", "raw");
     if (inactivityTimeout != null) {
