@@ -35,7 +35,7 @@ class BackupEndToEndTest {
     ovirt =
         OvirtLocal.start(
             "backup", "--step-delay", "0.1", "--vm", "chain:8M,4M", "--vm", "busy:4M",
-            "--vm", "fallback:4M");
+            "--vm", "fallback:4M", "--vm", "sig:160M");
   }
 
   @AfterAll
@@ -283,5 +283,43 @@ class BackupEndToEndTest {
         .contains("is not writable");
     assertThat(json(ovirt.api("GET", "/vms/" + vmId("chain") + "/backups", null)[1])
         .path("backup").size()).isEqualTo(before);
+  }
+
+  @Test
+  void sigtermWhileADiskMovesFinalizesTheEngineBackupAndLeavesNoPartialBackup() throws Exception {
+    String vm = vmId("sig");
+    Guest g = new Guest(vm, diskIds(vm), 160 * MIB);
+    for (int i = 0; i < 128; i += 8) {
+      g.write(0, i * MIB, 8 * MIB);
+    }
+    Path repo = ovirt.dir.resolve("repo-sig");
+    Path err = ovirt.dir.resolve("sig.err");
+    Process p =
+        CliProcess.start(ovirt.env, err, "backup", "sig", "--repo", repo.toString(),
+            "--workers", "1", "--buffer-size", "64K");
+    try {
+      CliProcess.awaitOutput(err, "downloading");
+      CliProcess.signal(p, "TERM");
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      String stderr = Files.readString(err);
+      assertThat(p.exitValue()).as(stderr).isEqualTo(143);
+      assertThat(stderr).contains("diskferry: error: interrupted by SIGTERM");
+    } finally {
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+    // The engine backup has ended, no transfer is left open, nothing is left in the repository.
+    JsonNode backups = json(ovirt.api("GET", "/vms/" + vm + "/backups", null)[1]).get("backup");
+    assertThat(backups).hasSize(1);
+    assertThat(backups.get(0).get("phase").asText()).isIn("succeeded", "failed");
+    for (JsonNode t : json(ovirt.api("GET", "/imagetransfers", null)[1]).path("image_transfer")) {
+      assertThat(t.get("phase").asText()).startsWith("finished");
+    }
+    try (var s = Files.walk(repo)) {
+      assertThat(s.filter(Files::isRegularFile).toList()).isEmpty();
+    }
+    // The next run is a full backup that succeeds.
+    Run again = diskferry("backup", "sig", "--repo", repo.toString());
+    assertThat(again.exit()).as(again.toString()).isZero();
+    assertThat(again.out()).startsWith("sig: full backup ");
   }
 }
