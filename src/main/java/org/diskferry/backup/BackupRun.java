@@ -33,11 +33,13 @@ public final class BackupRun {
   /**
    * @param mode {@code auto}, {@code full} or {@code incremental}
    * @param diskIds the disks to back up, or empty for every disk that can be
+   * @param keep after a backup that succeeded, keep this many of the VM's newest backups (and
+   *     what they build on), or 0 to keep all
    * @param transfer workers, buffer and range sizes, heartbeat, host and proxy of each disk's
    *     download (its direction, file and disk are filled in per disk)
    */
   public record Options(
-      String mode, List<String> diskIds, TransferRequest transfer, RetryPolicy retry) {}
+      String mode, List<String> diskIds, TransferRequest transfer, RetryPolicy retry, int keep) {}
 
   /**
    * What happened to one VM.
@@ -57,7 +59,8 @@ public final class BackupRun {
       List<Manifest.DiskEntry> disks,
       double seconds,
       String error,
-      int exitCode) {
+      int exitCode,
+      List<String> removed) {
 
     public long bytes() {
       return disks.stream().mapToLong(Manifest.DiskEntry::bytes).sum();
@@ -113,7 +116,7 @@ public final class BackupRun {
       return new Result(
           vmArg, vm == null ? null : vm.id(), vm == null ? null : vm.name(),
           skipped ? "skipped" : "failed", null, null, null, List.of(), seconds(t0),
-          e.getMessage(), e.kind().exitCode());
+          e.getMessage(), e.kind().exitCode(), List.of());
     }
   }
 
@@ -166,9 +169,10 @@ public final class BackupRun {
       Repository.writeManifest(partial, m);
       Path dir = Repository.commit(partial, vmDir, folder);
       committed = true;
+      List<String> removed = options.keep() > 0 ? prune(vm, vmDir) : List.of();
       return new Result(
           vm.name(), vm.id(), vm.name(), "succeeded", backupId, m.mode(), dir, m.disks(),
-          seconds(t0), null, 0);
+          seconds(t0), null, 0, removed);
     } catch (IOException e) {
       throw DiskferryException.failed("cannot write the backup of VM " + vm.name() + " in "
           + partial + ": " + e.getMessage());
@@ -177,6 +181,40 @@ public final class BackupRun {
         listener.warn("could not remove the partial backup " + partial);
       }
     }
+  }
+
+  /**
+   * {@code --keep}: removes the VM's backups that are neither among the newest kept nor needed by
+   * them, then the engine checkpoints only they had created. Failures are warnings: the backup
+   * itself succeeded.
+   */
+  private List<String> prune(VmBackups.Vm vm, Path vmDir) {
+    List<String> removed = new ArrayList<>();
+    try {
+      List<String> checkpoints =
+          backups.checkpoints(vm.id()).stream().map(VmBackups.Checkpoint::id).toList();
+      Retention.Plan plan = Retention.plan(options.keep(), repo.backups(vmDir), checkpoints);
+      for (Repository.Entry e : plan.remove()) {
+        if (Repository.discard(e.dir())) {
+          removed.add(e.folder());
+          listener.info("removed backup " + e.dir());
+        } else {
+          listener.warn("could not remove all of backup " + e.dir());
+        }
+      }
+      for (String cp : plan.checkpoints()) {
+        try {
+          backups.deleteCheckpoint(vm.id(), cp);
+          listener.info("deleted checkpoint " + cp + " of VM " + vm.name());
+        } catch (RuntimeException ex) {
+          listener.warn("could not delete checkpoint " + cp + " of VM " + vm.name() + ": "
+              + ex.getMessage());
+        }
+      }
+    } catch (RuntimeException ex) {
+      listener.warn("--keep: " + ex.getMessage());
+    }
+    return removed;
   }
 
   /** The disks to back up; those the engine cannot back up are named in a warning. */

@@ -101,6 +101,49 @@ public final class Repository {
     return out;
   }
 
+  /** The VM folders of the repository, by name. */
+  public List<Path> vmDirs() {
+    return folders(root, false);
+  }
+
+  /** The partial folders of a VM: backups being written now, or left by a killed run. */
+  public List<Path> partials(Path vmDir) {
+    return folders(vmDir, true).stream()
+        .filter(p -> p.getFileName().toString().endsWith(PARTIAL))
+        .toList();
+  }
+
+  private static List<Path> folders(Path dir, boolean hidden) {
+    List<Path> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, Files::isDirectory)) {
+      for (Path d : ds) {
+        if (d.getFileName().toString().startsWith(".") == hidden) {
+          out.add(d);
+        }
+      }
+    } catch (IOException e) {
+      throw DiskferryException.failed("cannot read " + dir + ": " + describe(e));
+    }
+    out.sort(Comparator.naturalOrder());
+    return out;
+  }
+
+  /** Bytes of the files in a backup's folder. */
+  public static long sizeOnDisk(Path dir) {
+    long sum = 0;
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, Files::isRegularFile)) {
+      for (Path f : ds) {
+        sum += Files.size(f);
+      }
+    } catch (IOException e) {
+      // A folder that cannot be read counts what could be.
+    }
+    return sum;
+  }
+
   /** The manifest in {@code dir}, or empty when it is missing or unreadable. */
   public static Optional<Manifest> read(Path dir) {
     try {

@@ -29,10 +29,11 @@ import picocli.CommandLine.Parameters;
           + " An incremental backup holds only the clusters changed since the previous one,"
           + " which is its backing file.",
       "One result per VM; a VM being backed up elsewhere is skipped (exit 5 at the end)."
-    })
+    },
+    subcommands = {BackupListCommand.class})
 final class BackupCommand extends TransferCommand {
 
-  @Parameters(arity = "1..*", paramLabel = "VM", description = "VM id or name.")
+  @Parameters(arity = "0..*", paramLabel = "VM", description = "VM id or name.")
   List<String> vms;
 
   @Option(
@@ -66,6 +67,14 @@ final class BackupCommand extends TransferCommand {
               + " extents of a large disk take a while to compute).")
   int inactivityTimeout;
 
+  @Option(
+      names = "--keep",
+      paramLabel = "N",
+      description =
+          "After a backup that succeeded, keep the VM's newest N backups and those they build on;"
+              + " remove its other backups and the engine checkpoints only they had created.")
+  Integer keep;
+
   /** The values of --mode. */
   static final class Modes extends ArrayList<String> {
     Modes() {
@@ -80,6 +89,10 @@ final class BackupCommand extends TransferCommand {
 
   @Override
   public Integer call() {
+    if (vms == null || vms.isEmpty()) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "Missing required parameter: 'VM'");
+    }
     if (repo == null) {
       throw DiskferryException.badInput("no repository: use --repo DIR or the profile key repo");
     }
@@ -102,7 +115,11 @@ final class BackupCommand extends TransferCommand {
             Direction.DOWNLOAD, null, null, null, null, "qcow2", false, null, checkedWorkers(),
             checkedBufferSize(), host, useProxy, null, inactivityTimeout, false, heartbeat(),
             checkedRangeSize());
-    BackupRun.Options options = new BackupRun.Options(mode, disks, transfer, retryPolicy());
+    if (keep != null && keep < 1) {
+      throw DiskferryException.badInput("--keep must be at least 1");
+    }
+    BackupRun.Options options =
+        new BackupRun.Options(mode, disks, transfer, retryPolicy(), keep == null ? 0 : keep);
     Repository repository = new Repository(repo);
     // Before anything starts on the engine.
     repository.checkWritable();
@@ -173,6 +190,7 @@ final class BackupCommand extends TransferCommand {
           ds.add(m);
         }
         o.put("disks", ds);
+        o.put("removed", r.removed());
         o.put("error", r.error());
         o.put("exit_code", r.exitCode());
         list.add(o);

@@ -205,6 +205,31 @@ class BackupEndToEndTest {
     for (JsonNode b : json(ovirt.api("GET", "/vms/" + vm + "/backups", null)[1]).get("backup")) {
       assertThat(b.get("phase").asText()).isEqualTo("succeeded");
     }
+
+    Run list = diskferry("-o", "json", "backup", "list", "chain", "--repo", repo.toString());
+    assertThat(list.exit()).as(list.toString()).isZero();
+    JsonNode rows = json(list.out()).get("backups");
+    assertThat(rows).hasSize(3);
+    assertThat(rows.findValuesAsText("mode"))
+        .containsExactly("full", "incremental", "incremental");
+    assertThat(rows.findValuesAsText("state")).containsOnly("succeeded");
+
+    // A new full backup with --keep 1 removes the old chain and the checkpoints it created.
+    Run fresh = diskferry("-o", "json", "backup", "chain", "--repo", repo.toString(), "--mode",
+        "full", "--keep", "1");
+    assertThat(fresh.exit()).as(fresh.toString()).isZero();
+    JsonNode r3 = json(fresh.out()).get("results").get(0);
+    assertThat(r3.get("removed")).hasSize(3);
+    try (var s = Files.list(vmDir)) {
+      assertThat(s.toList()).containsExactly(Path.of(r3.get("dir").asText()));
+    }
+    checkBackup(r3, t2, 1);
+    String newest = json(Files.readString(Path.of(r3.get("dir").asText(), "backup.json")))
+        .get("to_checkpoint").asText();
+    JsonNode cps = json(ovirt.api("GET", "/vms/" + vm + "/checkpoints", null)[1]).get("checkpoint");
+    List<String> ids = new ArrayList<>();
+    cps.forEach(c -> ids.add(c.get("id").asText()));
+    assertThat(ids).containsExactly(newest);
   }
 
   @Test
