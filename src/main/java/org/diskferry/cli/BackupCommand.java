@@ -30,7 +30,7 @@ import picocli.CommandLine.Parameters;
           + " which is its backing file.",
       "One result per VM; a VM being backed up elsewhere is skipped (exit 5 at the end)."
     },
-    subcommands = {BackupListCommand.class})
+    subcommands = {BackupListCommand.class, BackupVerifyCommand.class})
 final class BackupCommand extends TransferCommand {
 
   @Parameters(arity = "0..*", paramLabel = "VM", description = "VM id or name.")

@@ -214,6 +214,25 @@ class BackupEndToEndTest {
         .containsExactly("full", "incremental", "incremental");
     assertThat(rows.findValuesAsText("state")).containsOnly("succeeded");
 
+    Run verify = diskferry("backup", "verify", folders.get(2).toString());
+    assertThat(verify.exit()).as(verify.toString()).isZero();
+    assertThat(verify.out()).contains("the chain of 6 files is whole");
+    Path fullFile = Path.of(r0.get("dir").asText(), m0.get("disks").get(0).get("file").asText());
+    byte[] saved = Files.readAllBytes(fullFile);
+    Files.write(fullFile, Arrays.copyOf(saved, saved.length - 65536));
+    Run broken = diskferry("backup", "verify", folders.get(2).toString());
+    assertThat(broken.exit()).as(broken.toString()).isEqualTo(1);
+    assertThat(broken.err().trim().split("\n")).hasSize(1);
+    assertThat(broken.err()).contains("is not whole: 1 problem, the first: " + fullFile
+        + ": size " + (saved.length - 65536) + " bytes, the manifest says " + saved.length);
+    // A backup whose chain is not whole is not the base of the next one.
+    Run notBase = diskferry("-o", "json", "backup", "chain", "--repo", repo.toString(),
+        "--mode", "incremental");
+    assertThat(notBase.exit()).as(notBase.toString()).isEqualTo(1);
+    assertThat(json(notBase.out()).get("results").get(0).get("error").asText())
+        .startsWith("cannot take an incremental backup: the last backup");
+    Files.write(fullFile, saved);
+
     // A new full backup with --keep 1 removes the old chain and the checkpoints it created.
     Run fresh = diskferry("-o", "json", "backup", "chain", "--repo", repo.toString(), "--mode",
         "full", "--keep", "1");
