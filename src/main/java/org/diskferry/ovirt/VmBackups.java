@@ -368,15 +368,7 @@ public final class VmBackups {
   }
 
   private static JsonNode parse(String body, String action) {
-    if (body == null || body.isBlank()) {
-      return Json.mapper().createObjectNode();
-    }
-    try {
-      return Json.mapper().readTree(body);
-    } catch (JsonProcessingException e) {
-      throw DiskferryException.failed(
-          "cannot " + action + ": the engine answered something that is not JSON");
-    }
+    return EngineClient.json(body, action);
   }
 
   /** The items of a collection {"key": [...]}; an empty collection is {} (no key). */
