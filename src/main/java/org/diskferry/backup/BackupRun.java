@@ -123,6 +123,7 @@ public final class BackupRun {
   private Result backUp(VmBackups.Vm vm, long t0) {
     List<VmBackups.VmDisk> disks = selectDisks(vm);
     Path vmDir = repo.vmDir(vm.id(), vm.name());
+    recoverDeadRuns(vm, vmDir);
     BaseChoice choice = BaseChoice.choose(options.mode(), repo.backups(vmDir), repo::whyNotBase);
     if (choice.warning() != null) {
       listener.warn("VM " + vm.name() + ": " + choice.warning());
@@ -132,13 +133,22 @@ public final class BackupRun {
     Instant started = Instant.now();
     String folder = Repository.backupFolder(started, backupId);
     Path partial = Repository.partialDir(vmDir, folder);
+    RunLock lock;
     try {
-      Files.createDirectories(partial);
+      // Locked before the folder exists, so no other run ever sees it unlocked.
+      Files.createDirectories(vmDir);
+      lock = RunLock.take(vmDir, folder);
+      try {
+        Files.createDirectories(partial);
+      } catch (IOException e) {
+        lock.close();
+        throw e;
+      }
     } catch (IOException e) {
       throw DiskferryException.failed("cannot create " + partial + ": " + e.getMessage());
     }
     boolean committed = false;
-    try {
+    try (lock) {
       listener.phase("starting backup of VM " + vm.name());
       List<String> ids = disks.stream().map(VmBackups.VmDisk::id).toList();
       String description = "diskferry " + (base == null ? "full" : "incremental") + " backup";
@@ -215,6 +225,34 @@ public final class BackupRun {
       listener.warn("--keep: " + ex.getMessage());
     }
     return removed;
+  }
+
+  /**
+   * A run that was killed (kill -9, a crash, a lost machine) leaves its partial folder, unlocked,
+   * and its engine backup open, which makes the engine refuse every later backup of the VM (409).
+   * Finalizes such backups and removes their folders; a partial folder that another run holds
+   * locked is left alone.
+   */
+  private void recoverDeadRuns(VmBackups.Vm vm, Path vmDir) {
+    for (Path p : repo.partials(vmDir)) {
+      String folder = Repository.folderOfPartial(p);
+      try (RunLock lock = RunLock.tryTake(vmDir, folder)) {
+        if (lock == null) {
+          continue; // a run in progress
+        }
+        String id = folder.substring(folder.indexOf('-') + 1);
+        listener.warn(
+            "VM " + vm.name() + ": backup " + id + " was left by a run that was stopped; it must"
+                + " run again: ending it on the engine and removing " + p);
+        String phase = backups.finalizeLeftOver(vm.id(), id);
+        listener.info("backup " + id + " ended " + phase);
+        if (!Repository.discard(p)) {
+          listener.warn("could not remove the partial backup " + p);
+        }
+      } catch (IOException | RuntimeException e) {
+        listener.warn("could not clean up the partial backup " + p + ": " + e.getMessage());
+      }
+    }
   }
 
   /** The disks to back up; those the engine cannot back up are named in a warning. */

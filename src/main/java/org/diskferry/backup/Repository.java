@@ -73,6 +73,12 @@ public final class Repository {
     return vmDir.resolve("." + folder + PARTIAL);
   }
 
+  /** The backup folder name a partial folder will get ({@code .NAME.partial} → NAME). */
+  public static String folderOfPartial(Path partial) {
+    String n = partial.getFileName().toString();
+    return n.substring(1, n.length() - PARTIAL.length());
+  }
+
   /** A backup on disk: its folder and manifest. */
   public record Entry(Path dir, Manifest manifest) {
     public String folder() {

@@ -330,6 +330,34 @@ public final class VmBackups {
     }
   }
 
+  /**
+   * Ends what a run that died left of a backup: finalizes the backup's transfers that are still
+   * open, waits until they have ended, then finalizes the backup and waits until it has ended.
+   * Returns the backup's last phase ({@code succeeded} when the engine no longer knows it).
+   */
+  public String finalizeLeftOver(String vmId, String backupId) {
+    JsonNode root = get(List.of("imagetransfers"), List.of(), "list image transfers", null);
+    for (JsonNode t : items(root, "image_transfer")) {
+      String phase = text(t, "phase");
+      if (backupId.equals(text(t.path("backup"), "id"))
+          && phase != null && !phase.startsWith("finished") && !phase.startsWith("cancelled")) {
+        String id = text(t, "id");
+        engine.finalizeTransfer(id);
+        Poll.until(
+            OvirtSession.CANCEL_TIMEOUT,
+            "transfer " + id + " of backup " + backupId + " to finish",
+            () -> {
+              Optional<ImageTransfer> now = engine.findTransfer(id);
+              return now.isEmpty() || now.get().phase().isFinished()
+                  ? Optional.of(true)
+                  : Optional.empty();
+            });
+      }
+    }
+    finalizeBackup(vmId, backupId);
+    return waitFinished(vmId, backupId, FINISH_TIMEOUT);
+  }
+
   // ---------------------------------------------------------------- checkpoints
 
   /** The VM's checkpoints, oldest first. */

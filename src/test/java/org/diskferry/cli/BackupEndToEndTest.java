@@ -35,7 +35,7 @@ class BackupEndToEndTest {
     ovirt =
         OvirtLocal.start(
             "backup", "--step-delay", "0.1", "--vm", "chain:8M,4M", "--vm", "busy:4M",
-            "--vm", "fallback:4M", "--vm", "sig:160M");
+            "--vm", "fallback:4M", "--vm", "sig:160M", "--vm", "k9:128M");
   }
 
   @AfterAll
@@ -365,5 +365,43 @@ class BackupEndToEndTest {
     Run again = diskferry("backup", "sig", "--repo", repo.toString());
     assertThat(again.exit()).as(again.toString()).isZero();
     assertThat(again.out()).startsWith("sig: full backup ");
+  }
+
+  @Test
+  void afterKillDashNineTheNextRunEndsTheLeftBackupAndTakesANewOne() throws Exception {
+    String vm = vmId("k9");
+    Guest g = new Guest(vm, diskIds(vm), 128 * MIB);
+    for (int i = 0; i < 96; i += 8) {
+      g.write(0, i * MIB, 8 * MIB);
+    }
+    List<Path> t0 = g.save("k9");
+    Path repo = ovirt.dir.resolve("repo-k9");
+    Path err = ovirt.dir.resolve("k9.err");
+    Process p =
+        CliProcess.start(ovirt.env, err, "backup", "k9", "--repo", repo.toString(),
+            "--workers", "1", "--buffer-size", "64K");
+    try {
+      CliProcess.awaitOutput(err, "downloading");
+    } finally {
+      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+    JsonNode left = json(ovirt.api("GET", "/vms/" + vm + "/backups", null)[1]).get("backup");
+    assertThat(left).hasSize(1);
+    String leftId = left.get(0).get("id").asText();
+    assertThat(left.get(0).get("phase").asText()).isEqualTo("ready");
+
+    Run again = diskferry("-o", "json", "backup", "k9", "--repo", repo.toString());
+    assertThat(again.exit()).as(again.toString()).isZero();
+    assertThat(again.err()).contains("backup " + leftId + " was left by a run that was stopped");
+    JsonNode r = json(again.out()).get("results").get(0);
+    assertThat(r.get("mode").asText()).isEqualTo("full");
+    checkBackup(r, t0, 1);
+    String leftPhase = json(ovirt.api("GET", "/vms/" + vm + "/backups/" + leftId, null)[1])
+        .get("phase").asText();
+    assertThat(leftPhase).isIn("succeeded", "failed");
+    Path vmDir = Path.of(r.get("dir").asText()).getParent();
+    try (var s = Files.list(vmDir)) {
+      assertThat(s.toList()).containsExactly(Path.of(r.get("dir").asText()));
+    }
   }
 }
