@@ -75,7 +75,8 @@ public final class BackupRun {
   private volatile String stopReason;
   private volatile Orchestrator current;
 
-  public BackupRun(OvirtBackend ovirt, Repository repo, TransferListener listener, Options options) {
+  public BackupRun(
+      OvirtBackend ovirt, Repository repo, TransferListener listener, Options options) {
     this.ovirt = ovirt;
     this.backups = new VmBackups(ovirt.engine());
     this.repo = repo;
@@ -113,11 +114,20 @@ public final class BackupRun {
       throw e;
     } catch (DiskferryException e) {
       boolean skipped = e.kind() == DiskferryException.Kind.CONFLICT;
-      return new Result(
-          vmArg, vm == null ? null : vm.id(), vm == null ? null : vm.name(),
-          skipped ? "skipped" : "failed", null, null, null, List.of(), seconds(t0),
-          e.getMessage(), e.kind().exitCode(), List.of());
+      return failed(vmArg, vm, skipped ? "skipped" : "failed", t0, e.getMessage(),
+          e.kind().exitCode());
+    } catch (RuntimeException e) {
+      // Not one of ours (a bug, an I/O error in a library): this VM failed, the next ones run.
+      String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      return failed(vmArg, vm, "failed", t0, msg, 1);
     }
+  }
+
+  private static Result failed(
+      String vmArg, VmBackups.Vm vm, String status, long t0, String error, int exitCode) {
+    return new Result(
+        vmArg, vm == null ? null : vm.id(), vm == null ? null : vm.name(), status, null, null,
+        null, List.of(), seconds(t0), error, exitCode, List.of());
   }
 
   private Result backUp(VmBackups.Vm vm, long t0) {

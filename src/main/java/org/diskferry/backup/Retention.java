@@ -23,7 +23,8 @@ public final class Retention {
    * @param backups the VM's finished backups, oldest first
    * @param engineCheckpoints the VM's checkpoints on the engine, oldest first
    */
-  public static Plan plan(int keep, List<Repository.Entry> backups, List<String> engineCheckpoints) {
+  public static Plan plan(
+      int keep, List<Repository.Entry> backups, List<String> engineCheckpoints) {
     if (keep < 1) {
       throw new IllegalArgumentException("keep must be at least 1");
     }

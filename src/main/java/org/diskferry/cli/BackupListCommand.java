@@ -46,7 +46,8 @@ final class BackupListCommand implements Callable<Integer> {
     List<Map<String, Object>> rows = new ArrayList<>();
     for (Path vmDir : repository.vmDirs()) {
       String name = vmDir.getFileName().toString();
-      if (vm != null && !name.equals(vm) && !name.endsWith("-" + vm) && !name.startsWith(vm + "-")) {
+      boolean named = name.equals(vm) || name.endsWith("-" + vm) || name.startsWith(vm + "-");
+      if (vm != null && !named) {
         continue;
       }
       for (Repository.Entry e : repository.backups(vmDir)) {

@@ -350,7 +350,7 @@ public final class Qcow2Writer {
     return (a + b - 1) / b;
   }
 
-  // ---------------------------------------------------------------- backing files and zero clusters
+  // ------------------------------------------------------- backing files and zero clusters
 
   /** qcow2's header extension that names the backing file's format. */
   private static final int BACKING_FORMAT_EXTENSION = 0xE2792ACA;

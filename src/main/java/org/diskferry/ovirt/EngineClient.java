@@ -590,7 +590,7 @@ public final class EngineClient implements AutoCloseable {
     }
   }
 
-  // ---------------------------------------------------------------- for resource clients of this package
+  // ------------------------------------------------------- for other resource clients
 
   /** What an engine request answered: HTTP status and body (JSON text). */
   record Reply(int code, String body) {
