@@ -96,6 +96,10 @@ final class BackupCommand extends TransferCommand {
     if (repo == null) {
       throw DiskferryException.badInput("no repository: use --repo DIR or the profile key repo");
     }
+    if (glance()) {
+      throw DiskferryException.badInput(
+          "backup works with oVirt only; a cloud (--cloud or OS_CLOUD) selects Glance");
+    }
     if (!BaseChoice.MODES.contains(mode)) {
       throw DiskferryException.badInput(
           "--mode must be auto, full or incremental, not '" + mode + "'");

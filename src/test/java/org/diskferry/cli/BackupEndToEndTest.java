@@ -316,6 +316,12 @@ class BackupEndToEndTest {
     assertThat(unknown.exit()).as(unknown.toString()).isEqualTo(4);
     assertThat(unknown.err().trim()).isEqualTo("diskferry: error: VM 'no-such-vm' not found");
 
+    Run glance = diskferry("backup", "chain", "--repo", repo.toString(), "--cloud", "prod");
+    assertThat(glance.exit()).as(glance.toString()).isEqualTo(2);
+    assertThat(glance.err().trim()).isEqualTo(
+        "diskferry: error: backup works with oVirt only; a cloud (--cloud or OS_CLOUD) selects"
+            + " Glance");
+
     Path file = ovirt.dir.resolve("a-file");
     Files.writeString(file, "x");
     int before = json(ovirt.api("GET", "/vms/" + vmId("chain") + "/backups", null)[1])
