@@ -26,14 +26,14 @@ import org.junit.jupiter.api.Test;
  */
 class BackupEndToEndTest {
   private static final int MIB = 1 << 20;
-  private static OvirtLocal ovirt;
+  private static BackupOvirtLocal ovirt;
 
   @BeforeAll
   static void start() throws Exception {
-    OvirtLocal.assumeAvailable();
-    OvirtLocal.assumeQemuImg();
+    BackupOvirtLocal.assumeAvailable();
+    BackupOvirtLocal.assumeQemuImg();
     ovirt =
-        OvirtLocal.start(
+        BackupOvirtLocal.start(
             "backup", "--step-delay", "0.1", "--vm", "chain:8M,4M", "--vm", "busy:4M",
             "--vm", "fallback:4M", "--vm", "sig:160M", "--vm", "k9:128M");
   }

@@ -25,7 +25,7 @@ import org.diskferry.http.TlsOptions;
  * started on free loopback ports with its state under {@code target/}, and stopped by {@link
  * #close}. Tests that need it skip with one line when it is absent, and fail when {@code CI=true}.
  */
-final class OvirtLocal implements AutoCloseable {
+final class BackupOvirtLocal implements AutoCloseable {
   static final Path TOOL = Path.of("..", "shared", "tools", "ovirt-local", "ovirt-local.sh");
 
   final Path dir;
@@ -67,7 +67,7 @@ final class OvirtLocal implements AutoCloseable {
    * Starts it with these mini-engine arguments (e.g. {@code --vm NAME:SIZE}) in {@code
    * target/ovirt-local/NAME}.
    */
-  static OvirtLocal start(String name, String... engineArgs)
+  static BackupOvirtLocal start(String name, String... engineArgs)
       throws IOException, InterruptedException {
     assumeAvailable();
     Path dir = Path.of("target", "ovirt-local", name).toAbsolutePath();
@@ -77,7 +77,7 @@ final class OvirtLocal implements AutoCloseable {
         dir.resolve("data").toString(), "--env-file", dir.resolve("env").toString(), "--"));
     cmd.addAll(List.of(engineArgs));
     run(dir, cmd, "start");
-    OvirtLocal o = new OvirtLocal(dir);
+    BackupOvirtLocal o = new BackupOvirtLocal(dir);
     for (String line : Files.readAllLines(dir.resolve("env"))) {
       int eq = line.indexOf('=');
       if (line.startsWith("DISKFERRY_") && eq > 0) {
@@ -89,7 +89,7 @@ final class OvirtLocal implements AutoCloseable {
     return o;
   }
 
-  private OvirtLocal(Path dir) {
+  private BackupOvirtLocal(Path dir) {
     this.dir = dir;
     this.http =
         HttpClientFactory.create(new TlsOptions(dir.resolve("state/imageio/pki/ca.pem"), false), null);
