@@ -41,7 +41,8 @@ public final class DiskferryCommand implements Runnable {
   /** The subcommands, in the order help lists them. */
   static final List<String> SUBCOMMANDS =
       List.of(
-          "upload", "download", "status", "cancel", "resume", "list", "config", "sandbox", "help");
+          "upload", "download", "status", "cancel", "resume", "list", "backup", "config", "sandbox",
+          "help");
 
   /** A new instance of a subcommand (plain code: no lambda bootstrap in every run's path). */
   static Object newSubcommand(String name) {
@@ -58,6 +59,8 @@ public final class DiskferryCommand implements Runnable {
         return new ResumeCommand();
       case "list":
         return new ListCommand();
+      case "backup":
+        return new BackupCommand();
       case "config":
         return new ConfigCommand();
       case "sandbox":

@@ -3,7 +3,6 @@ package org.diskferry.image;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,14 +17,6 @@ import java.util.List;
  * positional write, by any number of threads, in any order. The file is laid out as header, L1
  * table, refcount table, refcount blocks, L2 tables, data clusters; every cluster has refcount 1.
  * The same extents always give the same bytes, so a partly written file can be continued.
- *
- * <p>With a backing file (an incremental backup over the previous one), the extents list only
- * what the image itself defines: data extents get host clusters, zero extents become zero
- * clusters (reading as zeros, hiding the backing file), and guest ranges no extent covers stay
- * unallocated, so they read from the backing file. Each run of adjacent extents must then start
- * and end on cluster boundaries (or at the end of the image). The backing file's name is stored
- * as given (a path relative to the image's directory, as qemu resolves it) with the backing
- * format {@code qcow2} in a header extension.
  */
 public final class Qcow2Writer {
   /** 64 KiB clusters, qemu-img's and oVirt's default. */
@@ -34,13 +25,6 @@ public final class Qcow2Writer {
   private static final int HEADER_LENGTH = 104;
   private static final int REFCOUNT_ORDER = 4; // 16-bit refcounts, as qemu-img makes them
   private static final long COPIED = 1L << 63; // refcount is exactly 1
-  private static final long ZERO_CLUSTER = 1L; // v3: reads as zeros, no host cluster
-  private static final int EXT_BACKING_FORMAT = 0xE2792ACA;
-  private static final byte[] BACKING_FORMAT = "qcow2".getBytes(StandardCharsets.US_ASCII);
-  /** Where the backing file name goes: after the header, its format extension and the end mark. */
-  private static final int BACKING_NAME_OFFSET = HEADER_LENGTH + 16 + 8;
-  /** qemu's limit on a backing file name. */
-  private static final int MAX_BACKING_NAME = 1023;
 
   private final long virtualSize;
   private final int clusterBits;
@@ -55,24 +39,25 @@ public final class Qcow2Writer {
   /** Indexes of the L2 tables that exist (those covering data), ascending. */
   private final long[] l2Tables;
   private final long dataClusters;
-  /** The backing file name as stored, or null. */
-  private final byte[] backingFile;
-  /** Zero cluster runs (images with a backing file only): [first guest cluster, count]. */
+  /** Guest cluster runs that read as zeros whatever the backing file holds: [first, count]. */
   private final List<long[]> zeroRuns;
+  /** The backing file's name as the header records it, or null for a standalone image. */
+  private final String backingFile;
+  private final String backingFormat;
 
-  private Qcow2Writer(long virtualSize, int clusterBits, List<Extent> extents, String backing) {
+  private Qcow2Writer(long virtualSize, int clusterBits, List<Extent> extents) {
+    this(virtualSize, clusterBits, extents, List.of(), null, null);
+  }
+
+  private Qcow2Writer(
+      long virtualSize,
+      int clusterBits,
+      List<Extent> extents,
+      List<Extent> zeroed,
+      String backingFile,
+      String backingFormat) {
     if (clusterBits < 9 || clusterBits > 21) {
       throw new IllegalArgumentException("cluster bits " + clusterBits + " out of 9..21");
-    }
-    if (backing != null) {
-      this.backingFile = backing.getBytes(StandardCharsets.UTF_8);
-      if (backingFile.length == 0 || backingFile.length > MAX_BACKING_NAME
-          || BACKING_NAME_OFFSET + backingFile.length > (1L << clusterBits)) {
-        throw new IllegalArgumentException("backing file name of " + backingFile.length
-            + " bytes: expected 1 to " + MAX_BACKING_NAME);
-      }
-    } else {
-      this.backingFile = null;
     }
     this.virtualSize = virtualSize;
     this.clusterBits = clusterBits;
@@ -109,20 +94,22 @@ public final class Qcow2Writer {
       count += last - first + 1;
     }
     this.dataClusters = count;
-    this.zeroRuns = backing == null ? List.of() : zeroRuns(extents, guestRuns);
+    this.backingFile = backingFile;
+    this.backingFormat = backingFormat;
+    this.zeroRuns = zeroClusterRuns(zeroed, virtualSize, clusterBits);
 
-    List<Long> tables = new ArrayList<>();
-    List<long[]> mapped = new ArrayList<>(guestRuns);
-    mapped.addAll(zeroRuns);
-    mapped.sort((x, y) -> Long.compare(x[0], y[0]));
-    for (long[] r : mapped) {
-      for (long t = r[0] / l2PerTable; t <= (r[0] + r[1] - 1) / l2PerTable; t++) {
-        if (tables.isEmpty() || tables.get(tables.size() - 1) < t) {
+    java.util.TreeSet<Long> tables = new java.util.TreeSet<>();
+    for (List<long[]> list : List.of(guestRuns, zeroRuns)) {
+      for (long[] r : list) {
+        for (long t = r[0] / l2PerTable; t <= (r[0] + r[1] - 1) / l2PerTable; t++) {
           tables.add(t);
         }
       }
     }
     this.l2Tables = tables.stream().mapToLong(Long::longValue).toArray();
+    if (headerBytes() > clusterSize) {
+      throw new IllegalArgumentException("the backing file name does not fit in the header");
+    }
 
     // The refcount structures cover every cluster of the file, themselves included.
     long refsPerBlock = clusterSize * 8 / (1 << REFCOUNT_ORDER);
@@ -154,79 +141,11 @@ public final class Qcow2Writer {
   }
 
   /**
-   * The clusters that the runs of adjacent extents cover, less the data clusters: they read as
-   * zeros over the backing file. Each run must start and end on a cluster boundary.
-   */
-  private List<long[]> zeroRuns(List<Extent> extents, List<long[]> dataRuns) {
-    List<long[]> covered = new ArrayList<>(); // [first cluster, end cluster)
-    long regionStart = -1;
-    long regionEnd = -1;
-    for (Extent e : extents) {
-      if (e.start() >= virtualSize) {
-        continue;
-      }
-      long end = Math.min(e.end(), virtualSize);
-      if (e.start() != regionEnd) {
-        addRegion(covered, regionStart, regionEnd);
-        regionStart = e.start();
-      }
-      regionEnd = end;
-    }
-    addRegion(covered, regionStart, regionEnd);
-    List<long[]> out = new ArrayList<>();
-    int d = 0;
-    for (long[] c : covered) {
-      long g = c[0];
-      while (g < c[1]) {
-        while (d < dataRuns.size() && dataRuns.get(d)[0] + dataRuns.get(d)[1] <= g) {
-          d++;
-        }
-        long next = d < dataRuns.size() ? dataRuns.get(d)[0] : Long.MAX_VALUE;
-        if (next <= g) {
-          g = dataRuns.get(d)[0] + dataRuns.get(d)[1];
-          continue;
-        }
-        long stop = Math.min(c[1], next);
-        out.add(new long[] {g, stop - g});
-        g = stop;
-      }
-    }
-    return out;
-  }
-
-  private void addRegion(List<long[]> covered, long start, long end) {
-    if (start < 0 || end <= start) {
-      return;
-    }
-    if ((start & (clusterSize - 1)) != 0 || (end & (clusterSize - 1)) != 0 && end != virtualSize) {
-      throw new IllegalArgumentException("extents " + start + ".." + end + " of an image with a"
-          + " backing file must start and end on " + clusterSize + "-byte cluster boundaries");
-    }
-    covered.add(new long[] {start >> clusterBits, ceilDiv(end, clusterSize)});
-  }
-
-  /**
    * A layout for an image of {@code virtualSize} bytes whose data lies in the non-zero extents of
    * {@code extents} (in order, not overlapping).
    */
   public static Qcow2Writer plan(long virtualSize, List<Extent> extents, int clusterBits) {
-    return new Qcow2Writer(virtualSize, clusterBits, extents, null);
-  }
-
-  /**
-   * A layout for an image over the qcow2 image {@code backingFile} (stored as given: a path
-   * relative to this image's directory, or absolute): the extents hold what this image defines,
-   * data or zeros; the rest reads from the backing file. See the class comment.
-   */
-  public static Qcow2Writer plan(
-      long virtualSize, List<Extent> extents, int clusterBits, String backingFile) {
-    return new Qcow2Writer(virtualSize, clusterBits, extents,
-        java.util.Objects.requireNonNull(backingFile, "backingFile"));
-  }
-
-  /** The backing file name this image refers to, or null. */
-  public String backingFile() {
-    return backingFile == null ? null : new String(backingFile, StandardCharsets.UTF_8);
+    return new Qcow2Writer(virtualSize, clusterBits, extents);
   }
 
   public static Qcow2Writer plan(long virtualSize, List<Extent> extents) {
@@ -350,35 +269,13 @@ public final class Qcow2Writer {
   }
 
   private ByteBuffer header() {
-    if (backingFile != null) {
-      return headerWithBacking();
-    }
-    ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH + 8); // + the end-of-extensions marker
-    putHeaderFields(h, 0, 0);
-    h.putInt(0); // end of header extensions
-    h.putInt(0);
-    return h.flip();
-  }
-
-  /** Header, backing format extension ("qcow2"), end mark, backing file name. */
-  private ByteBuffer headerWithBacking() {
-    ByteBuffer h = ByteBuffer.allocate(BACKING_NAME_OFFSET + backingFile.length);
-    putHeaderFields(h, BACKING_NAME_OFFSET, backingFile.length);
-    h.putInt(EXT_BACKING_FORMAT);
-    h.putInt(BACKING_FORMAT.length);
-    h.put(BACKING_FORMAT);
-    h.put(new byte[8 - BACKING_FORMAT.length]); // padded to 8 bytes
-    h.putInt(0); // end of header extensions
-    h.putInt(0);
-    h.put(backingFile);
-    return h.flip();
-  }
-
-  private void putHeaderFields(ByteBuffer h, long backingOffset, int backingSize) {
+    ByteBuffer ext = headerExtensions();
+    ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH + ext.remaining());
     h.putInt(Qcow2Header.MAGIC);
     h.putInt(3); // version
-    h.putLong(backingOffset);
-    h.putInt(backingSize);
+    byte[] name = backingName();
+    h.putLong(name.length == 0 ? 0 : HEADER_LENGTH + ext.remaining() - name.length);
+    h.putInt(name.length);
     h.putInt(clusterBits);
     h.putLong(virtualSize);
     h.putInt(0); // no encryption
@@ -393,6 +290,8 @@ public final class Qcow2Writer {
     h.putLong(0); // autoclear features
     h.putInt(REFCOUNT_ORDER);
     h.putInt(HEADER_LENGTH);
+    h.put(ext);
+    return h.flip();
   }
 
   private void emitL1(Sink out) throws IOException {
@@ -442,16 +341,154 @@ public final class Qcow2Writer {
           l2.putLong((int) ((g - first) * 8), host | COPIED);
         }
       }
-      for (long[] z : zeroRuns) {
-        for (long g = Math.max(first, z[0]); g < Math.min(end, z[0] + z[1]); g++) {
-          l2.putLong((int) ((g - first) * 8), ZERO_CLUSTER);
-        }
-      }
+      putZeroClusters(l2, first, end);
       out.put(l2, l2Offset(t));
     }
   }
 
   private static long ceilDiv(long a, long b) {
     return (a + b - 1) / b;
+  }
+
+  // ------------------------------------------------------- backing files and zero clusters
+
+  /** qcow2's header extension that names the backing file's format. */
+  private static final int BACKING_FORMAT_EXTENSION = 0xE2792ACA;
+
+  /** An L2 entry's flag: the cluster reads as zeros (qcow2 v3), not from the backing file. */
+  private static final long ZERO_FLAG = 1L;
+
+  /**
+   * A layout for an image on top of a backing file (an incremental backup): the non-zero extents
+   * of {@code data} get host clusters, the extents of {@code zeroed} become zero clusters (they
+   * read as zeros, not from the backing file), and everything else reads through to {@code
+   * backingFile}. Data extents should cover whole clusters (a partly written cluster hides the
+   * rest of the backing file's cluster); zero extents mark only the clusters they cover whole.
+   *
+   * @param backingFile the name the header records, e.g. a path relative to this image's folder
+   * @param backingFormat e.g. {@code qcow2}
+   */
+  public static Qcow2Writer planOverlay(
+      long virtualSize,
+      List<Extent> data,
+      List<Extent> zeroed,
+      String backingFile,
+      String backingFormat) {
+    if (backingFile == null || backingFile.isEmpty() || backingFormat == null) {
+      throw new IllegalArgumentException("an overlay needs a backing file and its format");
+    }
+    return new Qcow2Writer(
+        virtualSize, DEFAULT_CLUSTER_BITS, data, zeroed, backingFile, backingFormat);
+  }
+
+  /**
+   * A layout for an image over the qcow2 image {@code backingFile} (stored as given: a path
+   * relative to this image's directory, or absolute): the extents hold what this image defines,
+   * data (non-zero extents) or zeros (zero extents, which hide the backing file's data); the rest
+   * reads from the backing file. Every extent must start and end on a cluster boundary (or at the
+   * image's end), since a partly defined cluster would hide the rest of the backing cluster.
+   */
+  public static Qcow2Writer plan(
+      long virtualSize, List<Extent> extents, int clusterBits, String backingFile) {
+    if (backingFile == null || backingFile.isEmpty()) {
+      throw new IllegalArgumentException("an image over a backing file needs its name");
+    }
+    long cluster = 1L << clusterBits;
+    List<Extent> data = new ArrayList<>();
+    List<Extent> zeroed = new ArrayList<>();
+    for (Extent e : extents) {
+      if (e.start() % cluster != 0 || (e.end() % cluster != 0 && e.end() != virtualSize)) {
+        throw new IllegalArgumentException(
+            "extent " + e.start() + "+" + e.length() + " of an image over a backing file is not"
+                + " on cluster boundaries");
+      }
+      (e.zero() ? zeroed : data).add(e);
+    }
+    return new Qcow2Writer(virtualSize, clusterBits, data, zeroed, backingFile, "qcow2");
+  }
+
+  /** The backing file name this image refers to, or null. */
+  public String backingFile() {
+    return backingFile;
+  }
+
+  /** Clusters that read as zeros without holding data (in an overlay). */
+  public long zeroClusters() {
+    long n = 0;
+    for (long[] r : zeroRuns) {
+      n += r[1];
+    }
+    return n;
+  }
+
+  private static List<long[]> zeroClusterRuns(List<Extent> zeroed, long virtualSize, int bits) {
+    List<long[]> out = new ArrayList<>();
+    long size = 1L << bits;
+    for (Extent e : zeroed) {
+      long first = ceilDiv(e.start(), size);
+      long end = Math.min(e.end(), virtualSize);
+      // The last cluster of the image may be short: covering up to the image's end covers it.
+      long last = (end == virtualSize ? ceilDiv(end, size) : end / size) - 1;
+      if (last < first) {
+        continue;
+      }
+      long[] prev = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (prev != null && first < prev[0] + prev[1]) {
+        throw new IllegalArgumentException("zero extents out of order at " + e.start());
+      }
+      if (prev != null && first == prev[0] + prev[1]) {
+        prev[1] += last - first + 1;
+      } else {
+        out.add(new long[] {first, last - first + 1});
+      }
+    }
+    return out;
+  }
+
+  /** Marks the zero clusters among guest clusters {@code [first, end)} in their L2 table. */
+  private void putZeroClusters(ByteBuffer l2, long first, long end) {
+    for (long[] r : zeroRuns) {
+      for (long g = Math.max(first, r[0]); g < Math.min(end, r[0] + r[1]); g++) {
+        int at = (int) ((g - first) * 8);
+        if (l2.getLong(at) == 0) { // a data cluster wins
+          l2.putLong(at, ZERO_FLAG);
+        }
+      }
+    }
+  }
+
+  private byte[] backingName() {
+    return backingFile == null
+        ? new byte[0]
+        : backingFile.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The header extensions (the backing format, when there is a backing file), the end marker, and
+   * the backing file's name after them.
+   */
+  private ByteBuffer headerExtensions() {
+    byte[] name = backingName();
+    byte[] format =
+        backingFormat == null
+            ? new byte[0]
+            : backingFormat.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    int padded = (format.length + 7) & ~7;
+    ByteBuffer b =
+        ByteBuffer.allocate((format.length == 0 ? 0 : 8 + padded) + 8 + name.length);
+    if (format.length > 0) {
+      b.putInt(BACKING_FORMAT_EXTENSION);
+      b.putInt(format.length);
+      b.put(format);
+      b.position(b.position() + padded - format.length);
+    }
+    b.putInt(0); // end of header extensions
+    b.putInt(0);
+    b.put(name);
+    return b.flip();
+  }
+
+  private long headerBytes() {
+    return HEADER_LENGTH + (long) headerExtensions().remaining();
   }
 }

@@ -682,4 +682,37 @@ public final class EngineClient implements AutoCloseable {
       throw new IllegalStateException(e);
     }
   }
+
+  // ------------------------------------------------------- for other resource clients
+
+  /** What an engine request answered: HTTP status and body (JSON text). */
+  record Reply(int code, String body) {
+    boolean ok() {
+      return code >= 200 && code < 300;
+    }
+  }
+
+  /**
+   * One API request through this client's session (bearer token, one re-login after a 401, I/O
+   * failures as one-line errors), for the clients of other engine resources ({@link VmBackups}).
+   *
+   * @param segments path below {@code /ovirt-engine/api}, one segment each
+   * @param query name, value pairs; may be empty
+   * @param body JSON, or null for none
+   */
+  Reply request(String method, List<String> segments, List<String> query, JsonNode body,
+      String action) {
+    HttpUrl.Builder u = path(segments.toArray(new String[0])).newBuilder();
+    for (int i = 0; i + 1 < query.size(); i += 2) {
+      u.addQueryParameter(query.get(i), query.get(i + 1));
+    }
+    byte[] bytes = body == null ? ("POST".equals(method) ? EMPTY_ACTION : null) : bytes(body);
+    Answer a = exchange(method, u.build(), bytes, action);
+    return new Reply(a.code, a.body);
+  }
+
+  /** An answer's JSON ({} for an empty body); FAILED, without quoting it, when it is not JSON. */
+  static JsonNode json(String body, String action) {
+    return parse(body, action);
+  }
 }

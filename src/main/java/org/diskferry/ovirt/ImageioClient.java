@@ -331,6 +331,21 @@ public final class ImageioClient implements AutoCloseable {
         new TypeReference<List<Extent>>() {});
   }
 
+  /**
+   * {@code GET /images/<ticket>/extents?context=dirty}: what changed since the checkpoint of an
+   * incremental backup; empty when the ticket has no dirty extents (404) or no extents at all.
+   */
+  public Optional<List<DirtyExtent>> dirtyExtents() throws IOException {
+    if (!options().supports("extents")) {
+      return Optional.empty();
+    }
+    return getJson(
+        "extents",
+        target().newBuilder().addPathSegment("extents").addQueryParameter("context", "dirty")
+            .build(),
+        new TypeReference<List<DirtyExtent>>() {});
+  }
+
   /** {@code GET /images/<ticket>/checksum} with the server's defaults (blake2b, 4 MiB blocks). */
   public Optional<ImageChecksum> checksum() throws IOException {
     return checksum(null, null);

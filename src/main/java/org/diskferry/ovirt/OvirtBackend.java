@@ -388,4 +388,16 @@ public final class OvirtBackend implements Backend {
   public void close() {
     engine.close();
   }
+
+  /**
+   * A download session on a transfer the engine has created already (a VM backup's, see {@link
+   * VmBackups#createTransfer}): waits until it is transferring and connects its data plane. The
+   * transfer is finalized if that fails.
+   */
+  OvirtSession attachDownload(ImageTransfer t, Disk disk, TransferRequest req, TransferListener l) {
+    l.info("created image transfer " + t.id());
+    OvirtSession session = new OvirtSession(engine, t.id(), disk, Direction.DOWNLOAD, false, false);
+    attach(session, t, req, l);
+    return session;
+  }
 }

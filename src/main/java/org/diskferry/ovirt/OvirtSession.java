@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.diskferry.error.DiskferryException;
+import org.diskferry.transfer.ChangedBlocks;
 import org.diskferry.transfer.DataChannel;
 import org.diskferry.transfer.Direction;
 import org.diskferry.transfer.TransferListener;
@@ -13,7 +14,7 @@ import org.diskferry.transfer.TransferSession;
 import org.diskferry.transfer.UncachedFile;
 
 /** One oVirt image transfer in its transferring phase, with its imageio data plane. */
-final class OvirtSession implements TransferSession, DataChannel {
+final class OvirtSession implements TransferSession, DataChannel, ChangedBlocks {
 
   /** How long finalize may take to reach finished_success. */
   static final Duration FINALIZE_TIMEOUT = Duration.ofMinutes(10);
@@ -363,5 +364,20 @@ final class OvirtSession implements TransferSession, DataChannel {
   @Override
   public void keepAlive() throws IOException {
     imageio.keepAlive();
+  }
+
+  /** What changed since the checkpoint, for the disk of an incremental backup. */
+  @Override
+  public List<ChangedBlocks.Change> changes() throws IOException {
+    return imageio
+        .dirtyExtents()
+        .orElseThrow(
+            () ->
+                new IOException(
+                    "the data plane of transfer " + transferId + " has no dirty extents (is the"
+                        + " disk's backup_mode incremental?)"))
+        .stream()
+        .map(e -> new ChangedBlocks.Change(e.start(), e.length(), e.dirty(), e.zero()))
+        .toList();
   }
 }

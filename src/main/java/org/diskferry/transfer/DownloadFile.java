@@ -37,6 +37,14 @@ abstract class DownloadFile implements AutoCloseable {
         : Raw.open(part, size, fresh);
   }
 
+  /**
+   * Opens {@code part} afresh for an incremental backup's disk: a qcow2 overlay laid out by {@code
+   * layout} ({@link Qcow2Writer#planOverlay}).
+   */
+  static DownloadFile overlay(Path part, Qcow2Writer layout) throws IOException {
+    return Qcow2.open(part, layout, true);
+  }
+
   /** Where the {@code length} disk bytes at {@code diskOffset} go in the file. */
   abstract long offset(long diskOffset, long length);
 
@@ -103,7 +111,10 @@ abstract class DownloadFile implements AutoCloseable {
         }
       }
       LocalImage.checkFormatFits("qcow2", size, "of this download");
-      Qcow2Writer layout = Qcow2Writer.plan(size, data);
+      return open(part, Qcow2Writer.plan(size, data), fresh);
+    }
+
+    static Qcow2 open(Path part, Qcow2Writer layout, boolean fresh) throws IOException {
       boolean existed = !fresh && Files.isRegularFile(part);
       UncachedFile file = UncachedFile.open(part);
       FileChannel ch = file.channel();

@@ -12,6 +12,7 @@ import org.diskferry.image.ImageInfo;
 import org.diskferry.image.ImageInspector;
 import org.diskferry.image.ImageReader;
 import org.diskferry.image.ImageReaders;
+import org.diskferry.image.Qcow2Writer;
 import org.diskferry.image.SourceFile;
 
 /**
@@ -207,11 +208,26 @@ public final class Orchestrator {
   }
 
   private TransferResult download(TransferRequest req) {
+    return download(req, null);
+  }
+
+  /**
+   * Downloads the disk of an incremental backup (the backend's sessions are {@link ChangedBlocks})
+   * into a qcow2 overlay of {@code backingFile} that holds only what changed since the backup's
+   * checkpoint: see {@link IncrementalLayout}.
+   *
+   * @param backingFile the name the overlay's header records (relative to its folder)
+   */
+  public TransferResult downloadChanges(TransferRequest req, String backingFile) {
+    return download(req, backingFile);
+  }
+
+  private TransferResult download(TransferRequest req, String backingFile) {
     long started = System.nanoTime();
     Path target = req.localPath().toAbsolutePath();
     LocalImage.checkTarget(target, req.force());
     try (TargetLock lock = lockTarget(target)) {
-      return download(req, target, started);
+      return download(req, target, started, backingFile);
     }
   }
 
@@ -220,7 +236,8 @@ public final class Orchestrator {
     return journals == null ? null : TargetLock.acquire(journals, target);
   }
 
-  private TransferResult download(TransferRequest req, Path target, long started) {
+  private TransferResult download(
+      TransferRequest req, Path target, long started, String backingFile) {
     Path part = LocalFiles.partFile(target);
     pool.checkInterrupted(null);
     checkJournals();
@@ -243,7 +260,47 @@ public final class Orchestrator {
       forgetUnlessLeft(opened[0], e);
       throw explainLock(e, null);
     }
+    if (backingFile != null) {
+      return changesInto(session, opened[0], target, part, req, started, backingFile);
+    }
     return downloadInto(session, opened[0], target, part, req, started, false);
+  }
+
+  private TransferResult changesInto(
+      TransferSession session,
+      Journal j,
+      Path target,
+      Path part,
+      TransferRequest req,
+      long started,
+      String backingFile) {
+    IncrementalLayout layout;
+    Qcow2Writer qcow2;
+    try {
+      if (!(session instanceof ChangedBlocks changed)) {
+        throw new IOException("the platform cannot tell which blocks changed");
+      }
+      if (session.size() % 512 != 0) {
+        throw new IOException(
+            "the disk's size (" + session.size() + " bytes) is not a multiple of 512");
+      }
+      long cluster = 1L << Qcow2Writer.DEFAULT_CLUSTER_BITS;
+      layout = IncrementalLayout.of(changed.changes(), session.size(), cluster);
+      qcow2 =
+          Qcow2Writer.planOverlay(
+              session.size(), layout.data, layout.zeroed, backingFile, "qcow2");
+    } catch (IOException | RuntimeException e) {
+      driver.abort(session, e);
+      throw DiskferryException.failed(
+          "cannot back up the changes of disk " + session.diskId() + ": "
+              + WorkerPool.describe(e));
+    }
+    listener.info(
+        "disk " + session.diskId() + ": " + layout.dataBytes() + " bytes changed, "
+            + qcow2.zeroClusters() + " clusters zeroed");
+    return downloadInto(
+        session, j, target, part, req, started, false, layout.coverage(),
+        () -> DownloadFile.overlay(part, qcow2));
   }
 
   /**
@@ -382,9 +439,29 @@ public final class Orchestrator {
       long started,
       boolean resumed) {
     List<DataChannel.Extent> extents = DownloadWork.extents(session);
+    return downloadInto(
+        session, j, target, part, req, started, resumed, extents,
+        () -> DownloadFile.open(j.format(), part, session.size(), extents, j.done().isEmpty()));
+  }
+
+  /** Opens the partial file of a download. */
+  private interface FileOpener {
+    DownloadFile open() throws IOException;
+  }
+
+  private TransferResult downloadInto(
+      TransferSession session,
+      Journal j,
+      Path target,
+      Path part,
+      TransferRequest req,
+      long started,
+      boolean resumed,
+      List<DataChannel.Extent> extents,
+      FileOpener opener) {
     DownloadFile file;
     try {
-      file = DownloadFile.open(j.format(), part, session.size(), extents, j.done().isEmpty());
+      file = opener.open();
     } catch (IOException | RuntimeException e) {
       driver.abort(session, e);
       if (!j.done().isEmpty()) {
