@@ -93,6 +93,9 @@ abstract class TransferCommand extends EngineCommand {
     long rangeSize;
   }
 
+  /** Settings of the backend that only some commands have (upload's --unique-name). */
+  void configure(OvirtBackend backend) {}
+
   /** The command's oVirt group. */
   abstract OvirtOptions ovirt();
 
@@ -132,6 +135,7 @@ abstract class TransferCommand extends EngineCommand {
     TransferListener listener = listener();
     try (OvirtBackend backend = connect()) {
       backend.engine().retries(retryPolicy(), listener::retry);
+      configure(backend);
       Orchestrator orchestrator =
           new Orchestrator(
               backend,
