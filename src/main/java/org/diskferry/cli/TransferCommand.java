@@ -93,6 +93,9 @@ abstract class TransferCommand extends EngineCommand {
     long rangeSize;
   }
 
+  /** Settings of the backend that only some commands have (upload's --unique-name). */
+  void configure(OvirtBackend backend) {}
+
   /** The command's oVirt group. */
   abstract OvirtOptions ovirt();
 
@@ -132,6 +135,7 @@ abstract class TransferCommand extends EngineCommand {
     TransferListener listener = listener();
     try (OvirtBackend backend = connect()) {
       backend.engine().retries(retryPolicy(), listener::retry);
+      configure(backend);
       Orchestrator orchestrator =
           new Orchestrator(
               backend,
@@ -162,6 +166,8 @@ abstract class TransferCommand extends EngineCommand {
       o.put("bytes", r.size());
       o.put("bytes_sent", r.bytesSent());
       o.put("seconds", Math.round(r.seconds() * 1000) / 1000.0);
+      o.put("data_seconds", Math.round(r.dataSeconds() * 1000) / 1000.0);
+      o.put("bytes_before", r.bytesBefore());
       o.put("workers", r.workers());
       o.put("retries", r.retries());
       if (r.checksum() != null) {
@@ -175,7 +181,6 @@ abstract class TransferCommand extends EngineCommand {
       o.put("file", String.valueOf(filePath()));
       printJson(o);
     } else {
-      double mib = r.size() / (1024.0 * 1024.0);
       String what =
           command.equals("upload")
               ? "uploaded " + filePath() + " to disk " + r.diskId()
@@ -183,14 +188,25 @@ abstract class TransferCommand extends EngineCommand {
       if (r.checksum() != null) {
         what += ", checksum verified";
       }
-      out().printf(
-          "%s (%s in %.1f s, %.1f MiB/s; transfer %s)%n",
-          what,
-          ByteSizes.format(r.size()),
-          r.seconds(),
-          r.seconds() > 0 ? mib / r.seconds() : 0.0,
-          r.transferId());
+      out().printf("%s (%s; transfer %s)%n", what, figures(r), r.transferId());
     }
+  }
+
+  /**
+   * What the summary says of the bytes and time: the rate is that of the data phase, as the
+   * progress line showed it, not of the whole command (log in, create, wait, finalize).
+   */
+  static String figures(TransferResult r) {
+    if (r.bytesThisRun() == 0) {
+      return ByteSizes.format(r.size()) + ", nothing was left to move, in "
+          + String.format(java.util.Locale.ROOT, "%.1f s", r.seconds());
+    }
+    String done = r.bytesBefore() > 0
+        ? ByteSizes.format(r.bytesThisRun()) + " of " + ByteSizes.format(r.size())
+        : ByteSizes.format(r.size());
+    double mib = r.bytesThisRun() / (1024.0 * 1024.0);
+    return String.format(java.util.Locale.ROOT, "%s in %.1f s; data %.1f s at %.1f MiB/s", done,
+        r.seconds(), r.dataSeconds(), r.dataSeconds() > 0 ? mib / r.dataSeconds() : 0.0);
   }
 
   abstract java.nio.file.Path filePath();

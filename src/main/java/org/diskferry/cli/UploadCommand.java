@@ -59,6 +59,13 @@ final class UploadCommand extends TransferCommand {
     boolean preallocated;
 
     @Option(
+        names = "--unique-name",
+        description =
+            "Refuse (exit 5) to create a disk whose name another disk already has; without it,"
+                + " that is a warning.")
+    boolean uniqueName;
+
+    @Option(
         names = "--description",
         paramLabel = "TEXT",
         description = "Description of the new disk.")
@@ -123,6 +130,11 @@ final class UploadCommand extends TransferCommand {
   @Override
   OvirtOptions ovirt() {
     return disk;
+  }
+
+  @Override
+  void configure(org.diskferry.ovirt.OvirtBackend backend) {
+    backend.uniqueNames(disk.uniqueName);
   }
 
   @Override

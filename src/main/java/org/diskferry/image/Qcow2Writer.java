@@ -396,18 +396,32 @@ public final class Qcow2Writer {
     long cluster = 1L << clusterBits;
     List<Extent> data = new ArrayList<>();
     List<Extent> zeroed = new ArrayList<>();
+    // Runs of adjacent extents must cover whole clusters; inside a run, a cluster with any data
+    // is allocated (its zeros are the unwritten part of a new cluster), a cluster of zeros alone
+    // becomes a zero cluster.
+    long runStart = -1;
+    long runEnd = -1;
     for (Extent e : extents) {
-      if (e.start() % cluster != 0 || (e.end() % cluster != 0 && e.end() != virtualSize)) {
-        throw new IllegalArgumentException(
-            "extent " + e.start() + "+" + e.length() + " of an image over a backing file is not"
-                + " on cluster boundaries");
+      if (e.start() != runEnd) {
+        checkRun(runStart, runEnd, cluster, virtualSize);
+        runStart = e.start();
       }
+      runEnd = e.end();
       (e.zero() ? zeroed : data).add(e);
     }
+    checkRun(runStart, runEnd, cluster, virtualSize);
     return new Qcow2Writer(virtualSize, clusterBits, data, zeroed, backingFile, "qcow2");
   }
 
-  /** The backing file name this image refers to, or null. */
+  private static void checkRun(long start, long end, long cluster, long virtualSize) {
+    if (start >= 0 && (start % cluster != 0 || (end % cluster != 0 && end != virtualSize))) {
+      throw new IllegalArgumentException(
+          "the extents " + start + "-" + end + " of an image over a backing file are not on"
+              + " cluster boundaries");
+    }
+  }
+
+    /** The backing file name this image refers to, or null. */
   public String backingFile() {
     return backingFile;
   }

@@ -81,6 +81,7 @@ public final class OvirtBackend implements Backend {
       }
       StorageDomain sd = engine.storageDomain(req.storageDomain());
       String hostId = req.host() == null ? null : engine.host(req.host()).id();
+      checkNameFree(req.name(), l);
       l.phase("creating disk");
       String format = "qcow2".equalsIgnoreCase(req.format()) ? "cow" : "raw";
       boolean sparse = !req.preallocated();
@@ -124,6 +125,37 @@ public final class OvirtBackend implements Backend {
     org.diskferry.transfer.LocalImage.checkFormatFits(req.format(), disk.provisionedSize(), disk.id());
     String hostId = req.host() == null ? null : engine.host(req.host()).id();
     return open(req, disk, Direction.DOWNLOAD, hostId, false, false, l, created);
+  }
+
+  /**
+   * A new disk's name that other disks already have makes every later download by that name
+   * ambiguous: a warning, or with {@link #uniqueNames} a refusal before anything is created.
+   */
+  private void checkNameFree(String name, TransferListener l) {
+    if (name == null || name.isBlank()) {
+      return;
+    }
+    List<Disk> same = engine.disksByName(name);
+    if (same.isEmpty()) {
+      return;
+    }
+    String ids = String.join(", ", same.stream().map(Disk::id).limit(10).toList())
+        + (same.size() > 10 ? ", ..." : "");
+    String what = same.size() + (same.size() == 1 ? " disk is" : " disks are") + " already named '"
+        + name + "' (" + ids + ")";
+    if (uniqueNames) {
+      throw DiskferryException.conflict(
+          what + "; choose another --name, or leave out --unique-name to add one more");
+    }
+    l.warn(what + "; a download by that name will be ambiguous (--unique-name refuses instead)");
+  }
+
+  private boolean uniqueNames;
+
+  /** Refuse to create a disk whose name another disk has ({@code --unique-name}). */
+  public OvirtBackend uniqueNames(boolean on) {
+    this.uniqueNames = on;
+    return this;
   }
 
   /** A disk by id, or by name when the name is unique. */

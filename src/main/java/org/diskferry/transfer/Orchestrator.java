@@ -356,7 +356,7 @@ public final class Orchestrator {
         listener.phase("download completed");
         return new TransferResult(
             j.direction(), j.transferId(), j.diskId(), "finished_success", j.size(), 0,
-            SessionDriver.seconds(started), 0, 0, null);
+            SessionDriver.seconds(started), 0, 0, null, j.size(), 0);
       }
       if (Files.exists(local) && !req.force()) {
         throw DiskferryException.badInput(local + " already exists; use --force to overwrite it");
@@ -405,7 +405,7 @@ public final class Orchestrator {
       listener.phase((j.direction() == Direction.UPLOAD ? "upload" : "download") + " completed");
       return new TransferResult(
           j.direction(), j.transferId(), j.diskId(), "finished_success", j.size(), 0,
-          SessionDriver.seconds(started), 0, 0, null);
+          SessionDriver.seconds(started), 0, 0, null, j.size(), 0);
     }
     if (!session.transferId().equals(j.transferId())) {
       listener.info("continuing in new transfer " + session.transferId());

@@ -123,8 +123,10 @@ final class SessionDriver {
       }
       int workers = Math.max(1, Math.min(req.workers(), connections));
       listener.phase(upload ? "uploading" : "downloading");
+      long dataStarted = System.nanoTime();
       long moved =
           pool.moveRanges(session, todo, journal.bytesDone(), workers, req, work, keeper);
+      double dataSeconds = seconds(dataStarted);
       pool.checkInterrupted(session);
       listener.phase("finalizing transfer");
       if (upload) {
@@ -140,7 +142,8 @@ final class SessionDriver {
       listener.phase((upload ? "upload" : "download") + " completed");
       return new TransferResult(
           journal.direction(), session.transferId(), session.diskId(), phase, size,
-          moved, seconds(started), workers, pool.retries(), checksum);
+          moved, seconds(started), workers, pool.retries(), checksum, journal.bytesDone(),
+          dataSeconds);
     } catch (TransferInterruptedException e) {
       if (keeper != null && !cancelOnInterrupt) {
         suspend(session, keeper);

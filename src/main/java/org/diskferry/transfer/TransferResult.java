@@ -13,6 +13,8 @@ package org.diskferry.transfer;
  * @param workers connections used
  * @param retries data-plane requests that were tried again after a transient failure
  * @param checksum the verified blkhash (blake2b, 4 MiB blocks) with {@code --verify}, else null
+ * @param bytesBefore bytes a journal said were done before this run (a resume), else 0
+ * @param dataSeconds wall time of the data phase alone (moving the ranges), 0 when none ran
  */
 public record TransferResult(
     Direction direction,
@@ -24,4 +26,12 @@ public record TransferResult(
     double seconds,
     int workers,
     int retries,
-    String checksum) {}
+    String checksum,
+    long bytesBefore,
+    double dataSeconds) {
+
+  /** The bytes this run dealt with (sent, skipped as zeros, or fetched). */
+  public long bytesThisRun() {
+    return Math.max(0, size - bytesBefore);
+  }
+}

@@ -50,4 +50,28 @@ class DiskNamesEndToEndTest {
     assertThat(out).doesNotExist();
     assertThat(dir.resolve("twice.raw.part")).doesNotExist();
   }
+
+  @Test
+  void aNameAlreadyTakenIsAWarningOrWithUniqueNameARefusal() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("taken.img"), 1 << 20, 2, false);
+    String first = upload(src, "taken");
+    Result again = fx.run("upload", src.toString(), "--name", "taken");
+    assertThat(again.exit()).as(again.toString()).isZero();
+    assertThat(again.err()).contains("diskferry: warning: 1 disk is already named 'taken' ("
+        + first + "); a download by that name will be ambiguous (--unique-name refuses instead)");
+
+    Result refused = fx.run("upload", src.toString(), "--name", "taken", "--unique-name");
+    assertThat(refused.exit()).as(refused.toString()).isEqualTo(5);
+    assertThat(refused.err().lines().filter(l -> l.startsWith("diskferry: error: ")).toList())
+        .singleElement().asString()
+        .startsWith("diskferry: error: 2 disks are already named 'taken' (")
+        .endsWith("; choose another --name, or leave out --unique-name to add one more");
+    Result list = fx.run("-o", "json", "list");
+    long named = 0;
+    for (var d : Json.mapper().readTree(list.out())) {
+      named += d.path("name").asText().equals("taken") ? 1 : 0;
+    }
+    assertThat(named).isEqualTo(2); // nothing was created by the refused run
+    assertThat(fx.journals().list()).isEmpty();
+  }
 }

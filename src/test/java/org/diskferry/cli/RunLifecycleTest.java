@@ -241,4 +241,32 @@ class RunLifecycleTest {
     assertThat(mine.exit()).as(mine.toString()).isZero();
     assertThat(mine.err()).isEmpty();
   }
+
+  @Test
+  void theSummaryRateIsThatOfTheDataPhase() throws IOException {
+    Path src = SandboxFixture.image(dir.resolve("summary.img"), 4 << 20, 7, false);
+    Result r = fx.run("upload", src.toString(), "--name", "summary");
+    assertThat(r.exit()).as(r.toString()).isZero();
+    assertThat(r.out().strip()).matches("uploaded " + java.util.regex.Pattern.quote(src.toString())
+        + " to disk \\S+ \\(4\\.00 MiB in [0-9.]+ s; data [0-9.]+ s at [0-9.]+ MiB/s;"
+        + " transfer \\S+\\)");
+    Result j = fx.run("-o", "json", "upload", src.toString(), "--name", "summary-json");
+    JsonNode o = Json.mapper().readTree(j.out());
+    assertThat(o.get("data_seconds").asDouble()).isPositive()
+        .isLessThanOrEqualTo(o.get("seconds").asDouble());
+    assertThat(o.get("bytes_before").asLong()).isZero();
+  }
+
+  @Test
+  void aResumeThatMovedNothingSaysSo() {
+    var r = new org.diskferry.transfer.TransferResult(
+        org.diskferry.transfer.Direction.DOWNLOAD, "t", "d", "finished_success", 8 << 20, 0,
+        0.4, 0, 0, null, 8 << 20, 0);
+    assertThat(TransferCommand.figures(r)).isEqualTo("8.00 MiB, nothing was left to move, in 0.4 s");
+    var part = new org.diskferry.transfer.TransferResult(
+        org.diskferry.transfer.Direction.UPLOAD, "t", "d", "finished_success", 8 << 20, 2 << 20,
+        3.0, 2, 0, null, 6 << 20, 1.0);
+    assertThat(TransferCommand.figures(part))
+        .isEqualTo("2.00 MiB of 8.00 MiB in 3.0 s; data 1.0 s at 2.0 MiB/s");
+  }
 }
