@@ -174,8 +174,14 @@ class GlanceIT {
     assertThat(r.err().lines().count()).isEqualTo(1);
     assertThat(named("never-qed")).isEmpty();
 
-    Result forced = run("--cloud", "it", "-o", "json", "upload", v.toString(), "--name", "as-raw",
+    // A --disk-format that contradicts the content needs --force-disk-format (issue: a vmdk
+    // published as raw is a known hypervisor hazard).
+    Result refused = run("--cloud", "it", "upload", v.toString(), "--name", "as-raw",
         "--disk-format", "raw");
+    assertThat(refused.exit()).as(refused.toString()).isEqualTo(2);
+    assertThat(named("as-raw")).isEmpty();
+    Result forced = run("--cloud", "it", "-o", "json", "upload", v.toString(), "--name", "as-raw",
+        "--disk-format", "raw", "--force-disk-format");
     assertThat(json(forced).get("disk_format").asText()).isEqualTo("raw");
   }
 
