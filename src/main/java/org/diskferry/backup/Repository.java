@@ -84,6 +84,15 @@ public final class Repository {
     public String folder() {
       return dir.getFileName().toString();
     }
+
+    /** When the backup started, from its manifest; the epoch when the manifest has no time. */
+    public java.time.Instant startedAt() {
+      try {
+        return java.time.Instant.parse(manifest.started());
+      } catch (RuntimeException e) {
+        return java.time.Instant.EPOCH;
+      }
+    }
   }
 
   /** The VM's finished backups (named folders with a readable manifest), oldest first. */
@@ -103,7 +112,9 @@ public final class Repository {
     } catch (IOException e) {
       throw DiskferryException.failed("cannot read " + vmDir + ": " + describe(e));
     }
-    out.sort(Comparator.comparing(Entry::folder));
+    // By the time the backup started (folder names have whole seconds, and two backups in one
+    // second would otherwise be ordered by their random ids), then by folder.
+    out.sort(Comparator.comparing(Entry::startedAt).thenComparing(Entry::folder));
     return out;
   }
 

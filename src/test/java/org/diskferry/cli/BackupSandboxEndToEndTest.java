@@ -80,15 +80,14 @@ class BackupSandboxEndToEndTest {
     return b;
   }
 
-  /** The newest backup folder of a VM in the repository. */
+  /** The newest backup folder of a VM in the repository, as the repository orders them. */
   static Path newest(Path repo, String vm) throws IOException {
     try (Stream<Path> vms = Files.list(repo)) {
       Path vmDir = vms.filter(p -> p.getFileName().toString().startsWith(vm + "-")).findFirst()
           .orElseThrow();
-      try (Stream<Path> backups = Files.list(vmDir)) {
-        return backups.filter(p -> !p.getFileName().toString().startsWith("."))
-            .filter(Files::isDirectory).sorted().reduce((a, b) -> b).orElseThrow();
-      }
+      List<org.diskferry.backup.Repository.Entry> all =
+          new org.diskferry.backup.Repository(repo).backups(vmDir);
+      return all.get(all.size() - 1).dir();
     }
   }
 
